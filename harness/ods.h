@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Test runtime for the selftests: the kernel tree's kselftest_harness.h,
+ * the daemon library, and a main() that can list and run single tests.
+ *
+ * The 6.1 harness always runs every test in the binary; the guest runner
+ * needs one test per invocation (for a dmesg slice and a health check per
+ * test), so ODS_MAIN walks the harness's own fixture list and calls its
+ * __run_test() for the one named. Results keep the harness's naming:
+ * fixture.variant.test.
+ */
+#ifndef ODS_H
+#define ODS_H
+
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "kselftest_harness.h"
+#include "ondemand.h"
+
+/* One bound cache and (optionally) one EROFS mount: the usual test world. */
+struct ods_env {
+	struct od_daemon d;
+	char cache[PATH_MAX];
+	char mnt[PATH_MAX];
+	bool mounted;
+};
+
+/* Fresh cache directory per test process: every test starts cold. */
+static inline int ods_up(struct ods_env *e)
+{
+	int ret;
+
+	snprintf(e->cache, sizeof(e->cache), OD_CACHE_ROOT "/t%d", getpid());
+	snprintf(e->mnt, sizeof(e->mnt), "/mnt/t%d", getpid());
+	ret = od_bind(&e->d, e->cache, NULL);
+	return ret ? ret : od_start(&e->d);
+}
+
+static inline int ods_mount(struct ods_env *e, const char *fsid)
+{
+	int ret = od_mount(fsid, NULL, e->mnt);
+
+	e->mounted = !ret;
+	return ret;
+}
+
+static inline int ods_umount(struct ods_env *e)
+{
+	int ret = 0;
+
+	if (e->mounted)
+		ret = od_umount(e->mnt);
+	if (!ret)
+		e->mounted = false;
+	return ret;
+}
+
+static inline void ods_down(struct ods_env *e)
+{
+	/* the daemon must still answer while umount withdraws cookies */
+	if (e->mounted && ods_umount(e))
+		umount2(e->mnt, MNT_DETACH);
+	od_teardown(&e->d);
+	rmdir(e->mnt);
+}
+
+static inline int ods_drop_caches(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+	int ret = fd < 0 || write(fd, "3", 1) != 1 ? -errno : 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* "<mnt>/<rel>" in a static buffer; tests use it once per statement. */
+static inline const char *ods_path(struct ods_env *e, const char *rel)
+{
+	static char p[PATH_MAX * 2];
+
+	snprintf(p, sizeof(p), "%s/%s", e->mnt, rel);
+	return p;
+}
+
+static inline void ods_name(struct __fixture_metadata *f,
+			    struct __fixture_variant_metadata *v,
+			    struct __test_metadata *t, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s%s%s.%s", f->name, v->name[0] ? "." : "",
+		 v->name, t->name);
+}
+
+static inline int ods_main(int argc, char **argv)
+{
+	struct __fixture_variant_metadata no_variant = { .name = "" };
+	struct __fixture_variant_metadata *v;
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+	const char *tmo = getenv("ODS_TIMEOUT");
+	char name[512];
+	bool list = argc == 2 && !strcmp(argv[1], "-l");
+	bool run = argc == 3 && !strcmp(argv[1], "-r");
+
+	if (!list && !run) {
+		fprintf(stderr, "usage: %s -l | -r fixture.variant.test\n", argv[0]);
+		return KSFT_FAIL;
+	}
+	for (f = __fixture_list; f; f = f->next) {
+		for (v = f->variant ?: &no_variant; v; v = v->next) {
+			for (t = f->tests; t; t = t->next) {
+				struct __test_results *res;
+				int rc;
+
+				ods_name(f, v, t, name, sizeof(name));
+				if (list) {
+					puts(name);
+					continue;
+				}
+				if (strcmp(name, argv[2]))
+					continue;
+				if (tmo && atoi(tmo) > 0)
+					t->timeout = atoi(tmo);
+				res = mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE,
+					   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+				ksft_print_header();
+				ksft_set_plan(1);
+				t->results = res;
+				__run_test(f, v, t);
+				rc = t->skip ? KSFT_SKIP : t->passed ? KSFT_PASS : KSFT_FAIL;
+				fflush(stdout);
+				return rc;
+			}
+		}
+	}
+	if (run) {
+		fprintf(stderr, "%s: no test named %s\n", argv[0], argv[2]);
+		return KSFT_FAIL;
+	}
+	return KSFT_PASS;
+}
+
+#define ODS_MAIN int main(int argc, char **argv) { return ods_main(argc, argv); }
+
+#endif

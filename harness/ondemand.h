@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A scriptable cachefiles on-demand daemon for selftests.
+ *
+ * A test binds a cache, starts the daemon thread and mounts EROFS; every
+ * message the kernel sends is recorded, then handed to the test's script,
+ * which decides how (or whether) to answer it. Without a script the daemon
+ * answers like a correct daemon: OPEN from the blob named by the cookie key,
+ * READ with the blob's bytes, CLOSE by closing the anon fd.
+ *
+ * Every wait takes a timeout in milliseconds; nothing here blocks forever.
+ */
+#ifndef ODS_ONDEMAND_H
+#define ODS_ONDEMAND_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/cachefiles.h>
+
+#define OD_BLOB_DIR	"/fixtures/blobs"
+#define OD_CACHE_ROOT	"/cache"
+#define OD_BLOCK	4096
+#define OD_MAX_RECORDS	8192
+#define OD_MAX_OBJECTS	256
+#define OD_KEY_MAX	256
+#define OD_WAIT_MS	10000	/* default bound for any wait on the kernel */
+
+struct od_record {
+	uint32_t msg_id, opcode, len, object_id;
+	char volume_key[OD_KEY_MAX];	/* OPEN: as sent, NUL included in size */
+	uint32_t volume_key_size;
+	char cookie_key[OD_KEY_MAX];	/* OPEN: binary, NUL added here */
+	uint32_t cookie_key_size;
+	int anon_fd;			/* OPEN */
+	uint64_t off, rlen;		/* READ */
+	int reply;			/* 0, or -errno the answer got */
+	bool answered;
+};
+
+enum od_action {
+	OD_REPLY,	/* answer as a correct daemon would */
+	OD_HOLD,	/* leave pending; the test answers it later */
+	OD_DONE,	/* the script answered (or chose silence) itself */
+};
+
+struct od_daemon;
+typedef enum od_action (*od_script_fn)(struct od_daemon *d,
+				       struct od_record *m, void *arg);
+
+struct od_object {
+	int object_id;
+	int anon_fd;		/* -1 once closed */
+	int blob_fd;
+	off_t size;
+	char key[OD_KEY_MAX];
+};
+
+struct od_daemon {
+	int dev;
+	char cache_dir[PATH_MAX];
+	pthread_t thread;
+	bool running, paused, stop;
+	int wake[2];			/* pipe: stop/pause requests */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* signalled on every new record */
+	struct od_record *rec;
+	int nrec;
+	struct od_object obj[OD_MAX_OBJECTS];
+	int nobj;
+	od_script_fn script;
+	void *script_arg;
+	char error[512];		/* first daemon-side failure, for TH_LOG */
+};
+
+/* Setup: open /dev/cachefiles, "dir", "tag", "bind ondemand". 0 or -errno. */
+int od_bind(struct od_daemon *d, const char *cache_dir, const char *tag);
+/* Each step alone, for tests of the setup itself. */
+int od_open_dev(struct od_daemon *d);
+int od_cmd(struct od_daemon *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int od_cmd_raw(struct od_daemon *d, const void *buf, size_t len);
+
+void od_set_script(struct od_daemon *d, od_script_fn fn, void *arg);
+int od_start(struct od_daemon *d);
+void od_stop(struct od_daemon *d);	/* joins the thread; device stays open */
+void od_close_dev(struct od_daemon *d);
+void od_teardown(struct od_daemon *d);	/* stop, close every fd, free */
+
+/* Synchronous use (thread stopped): next message, or -ETIMEDOUT. */
+int od_next(struct od_daemon *d, struct od_record **m, int timeout_ms);
+int od_poll_in(struct od_daemon *d, int timeout_ms);	/* 1 readable, 0 not */
+
+/* Answers. Each returns 0 or -errno and stores it in m->reply. */
+int od_reply(struct od_daemon *d, struct od_record *m);
+int od_copen(struct od_daemon *d, uint32_t msg_id, long long size);
+int od_write(struct od_daemon *d, int object_id, uint64_t off, uint64_t len);
+int od_cread(struct od_daemon *d, int object_id, uint32_t msg_id);
+int od_close_anon(struct od_daemon *d, int object_id);
+struct od_object *od_object(struct od_daemon *d, int object_id);
+
+/* The record: counts and waits (all under the daemon lock). */
+int od_count(struct od_daemon *d, uint32_t opcode);
+int od_wait_count(struct od_daemon *d, uint32_t opcode, int n, int timeout_ms);
+struct od_record *od_find(struct od_daemon *d, uint32_t opcode, int nth);
+const char *od_opname(uint32_t opcode);
+
+/* EROFS over fscache. 0 or -errno. */
+int od_mount(const char *fsid, const char *domain, const char *mnt);
+int od_umount(const char *mnt);
+off_t od_blob_size(const char *name);
+
+/*
+ * A reader in its own process, so that a test can watch it block, kill it,
+ * or wait for it with a bound. Result: 0 and the sha256 of what was read,
+ * or -errno from the first failing read.
+ */
+struct od_reader {
+	pid_t pid;
+	int pipe;
+	int result;
+	char sha256[65];
+	off_t bytes;
+};
+int od_reader_start(struct od_reader *r, const char *path, off_t off, off_t len);
+int od_reader_wait(struct od_reader *r, int timeout_ms);	/* -ETIMEDOUT */
+void od_reader_kill(struct od_reader *r);
+
+/* Whole-file helpers: 0 or -errno; hex digest into out[65]. */
+int od_sha256_file(const char *path, char out[65]);
+void od_sha256(const void *buf, size_t len, char out[65]);
+
+/* Fixture manifest: "<sha256>  ./relative/path" lines. Returns count. */
+struct od_manifest_entry {
+	char sha256[65];
+	char path[PATH_MAX];
+};
+int od_manifest_load(const char *fixture, struct od_manifest_entry **out);
+
+/*
+ * Features of the booted kernel, probed by behaviour rather than version:
+ * the failover series (2024) brought "restore" and reopen of closed objects.
+ */
+bool od_kernel_has_restore(struct od_daemon *d);
+
+long od_now_ms(void);
+
+#endif

@@ -1,0 +1,234 @@
+#!/bin/bash
+# ondemand-selftests: build a kernel with the cachefiles on-demand mode, boot
+# it in QEMU and run the selftests there.  See README.md, or --help.
+set -uo pipefail
+top=$(cd "$(dirname "$0")" && pwd)
+. "$top/vm/lib.sh"
+
+usage() {
+	cat <<'USAGE'
+Usage: ./run_tests.sh [options]
+
+Builds a kernel with CONFIG_CACHEFILES_ONDEMAND (tinyconfig + vm/config),
+boots it in QEMU and runs the cachefiles on-demand selftests, printing KTAP.
+
+  --ksrc DIR         kernel tree to build and test (default: Debian's
+                     linux-source-6.1, unpacked into the cache)
+  --kernel BZIMAGE   use a prebuilt kernel; its .config must be next to it
+                     (or it must be a build tree's arch/x86/boot/bzImage)
+  --list             list the tests and exit
+  -t GLOB            run only tests whose fixture.variant.test name matches
+                     the shell glob; repeatable
+  --accel MODE       auto (default), kvm or tcg
+  --out DIR          results directory (default build/results/<time>)
+  --timeout SECONDS  per-test timeout (default 30)
+  --junit FILE       also write JUnit XML
+  --shell            boot the test VM and give a shell instead of running
+  --bisect           for git bisect run: untestable revision exits 125
+  -h, --help         this text
+
+Exit codes: 0 all passed (known failures allowed), 1 a test failed or timed
+out or the kernel died, 2 usage or setup error, 4 every test skipped or none
+matched, 5 the machine lacks something (packages, disk space).  With
+--bisect: 125 when this revision cannot be built or booted, 128 instead of
+2 and 5 (a harness or machine problem git bisect must not blame on a commit).
+
+Environment: ODS_CACHE (default ~/.cache/ondemand-selftests) holds the
+unpacked default source, kernel builds and the KVM verdict.
+USAGE
+}
+
+ksrc="" kernel="" list=0 accel=auto out="" timeout=30 junit="" shell=0 bisect=0
+globs=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--ksrc|--kernel|-t|--accel|--out|--timeout|--junit)
+		[ $# -ge 2 ] || die $E_USAGE "$1 needs an argument; see --help"
+		;;&
+	--ksrc) ksrc=$2; shift 2 ;;
+	--kernel) kernel=$2; shift 2 ;;
+	-t) globs+=("$2"); shift 2 ;;
+	--accel) accel=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--junit) junit=$2; shift 2 ;;
+	--list) list=1; shift ;;
+	--shell) shell=1; shift ;;
+	--bisect) bisect=1; shift ;;
+	-h|--help) usage; exit 0 ;;
+	*) die $E_USAGE "unknown option '$1'; see --help" ;;
+	esac
+done
+
+# Map the layers' failures to the documented exit codes.
+fail() {	# fail CODE MESSAGE
+	local rc=$1; shift
+	if [ $bisect = 1 ]; then
+		case $rc in
+		"$E_UNTESTABLE") rc=125 ;;
+		"$E_USAGE"|"$E_ENV") rc=128 ;;
+		esac
+	elif [ "$rc" = "$E_UNTESTABLE" ]; then
+		rc=$E_USAGE
+	fi
+	[ $# -gt 0 ] && say "$*"
+	exit "$rc"
+}
+step() {	# step CMD...: run a layer, passing its exit code through fail()
+	"$@" || fail $?
+}
+
+case $accel in auto|kvm|tcg) ;; *) fail $E_USAGE "--accel takes auto, kvm or tcg, not '$accel'" ;; esac
+[[ $timeout =~ ^[1-9][0-9]*$ ]] || fail $E_USAGE "--timeout takes a whole number of seconds, not '$timeout'"
+for g in "${globs[@]}"; do
+	[[ $g =~ ^[][A-Za-z0-9_.*?!-]+$ ]] || fail $E_USAGE "-t '$g' is not a test-name glob (letters, digits, _ . - and * ? [ ] only)"
+done
+[ -z "$ksrc" ] || [ -d "$ksrc" ] || fail $E_USAGE "--ksrc $ksrc: no such directory; give the top of a Linux source tree"
+[ -z "$kernel" ] || [ -f "$kernel" ] || fail $E_USAGE "--kernel $kernel: no such file; give a bzImage"
+
+build=$top/build
+step "$top/vm/deps.sh"
+mkdir -p "$build" "$ODS_CACHE" || fail $E_ENV "cannot create $build or $ODS_CACHE"
+for d in "$build" "$ODS_CACHE"; do
+	free=$(df -Pk "$d" | awk 'NR == 2 { print int($4 / 1024) }')
+	[ "${free:-0}" -ge 2048 ] || fail $E_ENV "only ${free}MiB free under $d; the kernel build needs 2GiB"
+done
+
+# -- kernel ------------------------------------------------------------------
+if [ -z "$ksrc" ]; then
+	tarball=/usr/src/linux-source-6.1.tar.xz
+	ksrc=$ODS_CACHE/src/linux-source-6.1
+	stamp=$(stat -c '%s %Y' "$tarball")
+	if [ "$(cat "$ksrc.stamp" 2>/dev/null)" != "$stamp" ]; then
+		say "unpacking $tarball (once)"
+		rm -rf "$ksrc" && mkdir -p "$ODS_CACHE/src" &&
+			tar -C "$ODS_CACHE/src" -xf "$tarball" && echo "$stamp" > "$ksrc.stamp" ||
+			fail $E_ENV "cannot unpack $tarball into $ODS_CACHE/src"
+	fi
+fi
+ksrc=$(cd "$ksrc" && pwd)
+frags=("$top"/vm/config/base.config)
+key=$(echo "$ksrc" | sha256sum | cut -c1-12)
+obj=$ODS_CACHE/kbuild/$key
+if [ -n "$kernel" ]; then
+	kernel=$(realpath "$kernel")
+	kconf=""
+	for c in "$(dirname "$kernel")/.config" "$(dirname "$kernel")/../../../.config"; do
+		[ -f "$c" ] && { kconf=$c; break; }
+	done
+	[ -n "$kconf" ] || fail $E_USAGE "--kernel $kernel: no .config next to it; copy the kernel's .config beside the bzImage"
+	for opt in CONFIG_CACHEFILES_ONDEMAND CONFIG_EROFS_FS_ONDEMAND; do
+		grep -qx "$opt=y" "$kconf" || fail $E_USAGE "--kernel $kernel was built without $opt=y ($kconf); rebuild it with vm/config/base.config or leave out --kernel"
+	done
+	mkdir -p "$obj"
+	make -C "$ksrc" O="$obj" headers_install INSTALL_HDR_PATH="$obj/hdr" > "$obj/headers.log" 2>&1 ||
+		fail $E_UNTESTABLE "make headers_install failed in $ksrc (see $obj/headers.log)"
+	bzimage=$kernel
+else
+	say "building the kernel in $obj (log: $obj/build.log)"
+	t0=$SECONDS
+	step "$top/vm/build-kernel.sh" "$ksrc" "$obj" "${frags[@]}"
+	say "kernel ready in $((SECONDS - t0))s"
+	bzimage=$obj/bzImage
+fi
+
+# -- tests and fixtures -------------------------------------------------------
+make -s -C "$top/selftests" KSRC="$ksrc" KHDR="$obj/hdr" OUT="$build/selftests" > "$build/selftests.log" 2>&1 ||
+	fail $E_UNTESTABLE "the selftests do not build against $ksrc: $(grep -m1 'error' "$build/selftests.log") (see $build/selftests.log)"
+: > "$build/all-tests"
+for b in "$build"/selftests/*; do
+	"$b" -l | sed "s|^|$(basename "$b") |" >> "$build/all-tests" ||
+		fail $E_USAGE "cannot list the tests of $b"
+done
+if [ ${#globs[@]} -eq 0 ]; then
+	cp "$build/all-tests" "$build/tests"
+else
+	: > "$build/tests"
+	while read -r bin name; do
+		for g in "${globs[@]}"; do
+			# shellcheck disable=SC2053
+			[[ $name == $g ]] && { echo "$bin $name" >> "$build/tests"; break; }
+		done
+	done < "$build/all-tests"
+fi
+if [ $list = 1 ]; then
+	cut -d' ' -f2 "$build/tests"
+	[ -s "$build/tests" ] || exit 4
+	exit 0
+fi
+if [ ! -s "$build/tests" ] && [ $shell = 0 ]; then
+	say "no test matches ${globs[*]}; see ./run_tests.sh --list"
+	exit 4
+fi
+step "$top/fixtures/build.sh" "$build/fixtures"
+
+# -- initramfs ------------------------------------------------------------------
+stage=$build/stage
+rm -rf "$stage"
+mkdir -p "$stage"/{bin,harness,selftests,fixtures,etc/ods}
+cp /bin/busybox "$stage/bin/" && ln -s busybox "$stage/bin/sh"
+cp "$top/harness/init" "$stage/init"
+cp "$top/harness/splat-check" "$stage/harness/"
+cp "$build"/selftests/* "$stage/selftests/"
+cp -r "$build/fixtures/blobs" "$build"/fixtures/*.sha256 "$stage/fixtures/"
+cat > "$stage/etc/ods/motd" <<'MOTD'
+ondemand-selftests shell: tests in /selftests (-l lists, -r NAME runs one),
+fixtures in /fixtures, cache disk on /cache.  Leave with 'exit'.
+MOTD
+step "$top/vm/mkinitramfs.sh" "$stage" "$build/base.cpio.gz"
+
+if [ -z "$out" ]; then
+	out=$build/results/$(date +%Y%m%d-%H%M%S)
+	mkdir -p "$out" && ln -sfn "$(basename "$out")" "$build/results/latest"
+fi
+mkdir -p "$out" || fail $E_USAGE "--out $out: cannot create it"
+out=$(cd "$out" && pwd)
+rm -rf "$out/tests" "$out"/*.raw
+run=$out/run
+mkdir -p "$run/etc/ods"
+printf 'ODS_MODE=%s\nODS_TIMEOUT_S=%s\n' "$([ $shell = 1 ] && echo shell || echo run)" "$timeout" > "$run/etc/ods/config"
+cp "$build/tests" "$run/etc/ods/tests"
+step "$top/vm/mkinitramfs.sh" "$run" "$out/run.cpio.gz"
+cat "$build/base.cpio.gz" "$out/run.cpio.gz" > "$out/initrd"
+rm -f "$out/cache.img"
+truncate -s 512M "$out/cache.img" && mkfs.ext4 -q -F "$out/cache.img" || fail $E_ENV "cannot make the cache disk in $out"
+
+# -- boot -------------------------------------------------------------------------
+ntests=$(wc -l < "$build/tests")
+limit=$((60 + ntests * (timeout + 20)))
+verdict=$ODS_CACHE/kvm-verdict.$(cat /proc/sys/kernel/random/boot_id)
+boot() {	# boot ACCEL
+	"$top/vm/boot.sh" --accel "$1" --alive "$2" --limit "$limit" --quiet $((timeout + 45)) \
+		"$bzimage" "$out/initrd" "$out/cache.img" "$out"
+}
+if [ $shell = 1 ]; then
+	a=$accel; [ "$a" = auto ] && a=tcg
+	"$top/vm/boot.sh" --accel "$a" --interactive "$bzimage" "$out/initrd" "$out/cache.img" "$out"
+	exit 0
+fi
+used=$accel
+if [ "$accel" = auto ]; then
+	used=tcg
+	if [ -w /dev/kvm ] && [ "$(cat "$verdict" 2>/dev/null)" != broken ]; then
+		used=kvm
+	fi
+fi
+say "booting $(basename "$bzimage") under ${used^^} with $ntests tests"
+boot "$used" $([ "$used" = kvm ] && echo 15 || echo 120)
+rc=$?
+if [ $rc = 3 ] && [ "$used" = kvm ] && [ "$accel" = auto ]; then
+	echo broken > "$verdict"
+	say "KVM gave no sign of life in 15s; falling back to TCG (remembered until the host reboots)"
+	used=tcg
+	boot tcg 120
+	rc=$?
+fi
+[ $rc = 3 ] && fail $E_UNTESTABLE "the kernel did not boot: $(grep -m1 -E 'Kernel panic|BUG|Oops' "$out/console.log" || echo "no sign of life; see $out/console.log")"
+echo "$used" > "$out/accel"
+
+# -- results ----------------------------------------------------------------------
+"$top/harness/report" --out "$out" --tests "$build/tests" --known "$top/selftests/known-failures" \
+	--kver "$(make -s -C "$ksrc" O="$obj" kernelversion 2>/dev/null || echo unknown)" ${junit:+--junit "$junit"}
+rc=$?
+[ $bisect = 1 ] && [ $rc = 4 ] && rc=125
+exit $rc

@@ -1,0 +1,59 @@
+#!/bin/bash
+# Configure (tinyconfig + fragments, via the tree's merge_config.sh), check
+# that every requested option survived, build bzImage and install UAPI
+# headers, out of tree so the source tree is never written.
+#
+#   vm/build-kernel.sh KSRC OBJDIR FRAGMENT...
+#
+# Prints nothing on stdout; build logs go to OBJDIR/build.log.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+[ $# -ge 3 ] || die $E_USAGE "usage: vm/build-kernel.sh KSRC OBJDIR FRAGMENT..."
+ksrc=$1 obj=$2; shift 2
+frags=()
+for f in "$@"; do frags+=("$(realpath "$f")"); done
+
+[ -f "$ksrc/Makefile" ] && grep -q '^VERSION = ' "$ksrc/Makefile" && [ -d "$ksrc/fs/cachefiles" ] ||
+	die $E_USAGE "$ksrc is not a kernel tree (no Makefile with VERSION, no fs/cachefiles); pass --ksrc with the top of a Linux source tree"
+[ -x "$ksrc/scripts/kconfig/merge_config.sh" ] || [ -f "$ksrc/scripts/kconfig/merge_config.sh" ] ||
+	die $E_USAGE "$ksrc has no scripts/kconfig/merge_config.sh; is it a complete kernel tree?"
+[ ! -f "$ksrc/.config" ] ||
+	die $E_USAGE "$ksrc has been built in-tree (.config present); run 'make mrproper' there, builds here are out of tree"
+
+mkdir -p "$obj"
+log=$obj/build.log
+: > "$log"
+makek() { make -C "$ksrc" O="$obj" ${CCACHE:+CC="ccache gcc"} "$@" >>"$log" 2>&1; }
+CCACHE=
+command -v ccache >/dev/null && CCACHE=1
+
+want=$(cat "${frags[@]}" | sha256sum | cut -c1-16)
+if [ ! -f "$obj/.config" ] || [ "$(cat "$obj/.ods-frags" 2>/dev/null)" != "$want" ]; then
+	makek tinyconfig || die $E_UNTESTABLE "make tinyconfig failed in $ksrc (see $log)"
+	(cd "$ksrc" && bash scripts/kconfig/merge_config.sh -m -O "$obj" "$obj/.config" "${frags[@]}") >>"$log" 2>&1 ||
+		die $E_UNTESTABLE "merge_config.sh failed (see $log)"
+	makek olddefconfig || die $E_UNTESTABLE "make olddefconfig failed (see $log)"
+	echo "$want" > "$obj/.ods-frags"
+fi
+
+# Every option asked for must be in the final config, or the run would test
+# something other than what the user thinks.
+missing=$(grep -hE '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' "${frags[@]}" |
+	while IFS= read -r line; do
+		if [[ $line == '# '* ]]; then
+			opt=${line#\# }; opt=${opt%% *}
+			grep -q "^$opt=" "$obj/.config" && echo "$opt=n"
+		else
+			grep -qxF "$line" "$obj/.config" || echo "$line"
+		fi
+	done | sort -u | tr '\n' ' ')
+if [ -n "$missing" ]; then
+	rm -f "$obj/.ods-frags"
+	die $E_UNTESTABLE "this kernel's config cannot get: ${missing% } (unknown to this kernel or a dependency is missing; see ${frags[*]})"
+fi
+
+jobs=$(nproc)
+makek -j"$jobs" bzImage || die $E_UNTESTABLE "kernel build failed: $(grep -m1 -E 'error:|Error [0-9]' "$log" || tail -n1 "$log") (full log: $log)"
+makek headers_install INSTALL_HDR_PATH="$obj/hdr" || die $E_UNTESTABLE "make headers_install failed (see $log)"
+cp "$obj/arch/x86/boot/bzImage" "$obj/bzImage"
