@@ -86,7 +86,7 @@ done
 [ -z "$ksrc" ] || [ -d "$ksrc" ] || fail $E_USAGE "--ksrc $ksrc: no such directory; give the top of a Linux source tree"
 [ -z "$kernel" ] || [ -f "$kernel" ] || fail $E_USAGE "--kernel $kernel: no such file; give a bzImage"
 
-build=$top/build
+build=${ODS_BUILD:-$top/build}
 step "$top/vm/deps.sh"
 mkdir -p "$build" "$ODS_CACHE" || fail $E_ENV "cannot create $build or $ODS_CACHE"
 for d in "$build" "$ODS_CACHE"; do
@@ -121,7 +121,8 @@ if [ -n "$kernel" ]; then
 		grep -qx "$opt=y" "$kconf" || fail $E_USAGE "--kernel $kernel was built without $opt=y ($kconf); rebuild it with vm/config/base.config or leave out --kernel"
 	done
 	mkdir -p "$obj"
-	make -C "$ksrc" O="$obj" headers_install INSTALL_HDR_PATH="$obj/hdr" > "$obj/headers.log" 2>&1 ||
+	[ -f "$obj/hdr/include/linux/cachefiles.h" ] ||
+		make -C "$ksrc" O="$obj" headers_install INSTALL_HDR_PATH="$obj/hdr" > "$obj/headers.log" 2>&1 ||
 		fail $E_UNTESTABLE "make headers_install failed in $ksrc (see $obj/headers.log)"
 	bzimage=$kernel
 else
@@ -197,9 +198,18 @@ truncate -s 512M "$out/cache.img" && mkfs.ext4 -q -F "$out/cache.img" || fail $E
 ntests=$(wc -l < "$build/tests")
 limit=$((60 + ntests * (timeout + 20)))
 verdict=$ODS_CACHE/kvm-verdict.$(cat /proc/sys/kernel/random/boot_id)
-boot() {	# boot ACCEL
+boot() {	# boot ACCEL ALIVE-SECONDS, showing progress on stderr
+	local bootpid
+	: > "$out/ktap.raw"
 	"$top/vm/boot.sh" --accel "$1" --alive "$2" --limit "$limit" --quiet $((timeout + 45)) \
-		"$bzimage" "$out/initrd" "$out/cache.img" "$out"
+		"$bzimage" "$out/initrd" "$out/cache.img" "$out" &
+	bootpid=$!
+	tail -n +1 -F --pid=$bootpid "$out/ktap.raw" 2>/dev/null | while IFS= read -r line; do
+		case $line in
+		"ok "*|"not ok "*) echo "ondemand-selftests: [$(echo "$line" | grep -o '[0-9]*' | head -n1)/$ntests] $line" >&2 ;;
+		esac
+	done
+	wait $bootpid
 }
 if [ $shell = 1 ]; then
 	a=$accel; [ "$a" = auto ] && a=tcg

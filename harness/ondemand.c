@@ -526,9 +526,13 @@ int od_reader_start(struct od_reader *r, const char *path, off_t off, off_t len)
 		static char buf[1 << 16];
 		struct { int result; off_t bytes; char sha[65]; } res = { 0 };
 		struct sha256_ctx c;
-		int fd = open(path, O_RDONLY);
+		int fd;
 
-		close(p[0]);
+		/* the daemon's fds must not outlive it in the reader */
+		for (int i = 3; i < 1024; i++)
+			if (i != p[1])
+				close(i);
+		fd = open(path, O_RDONLY);
 		sha256_init(&c);
 		if (fd < 0) {
 			res.result = -errno;
