@@ -24,6 +24,7 @@ boots it in QEMU and runs the cachefiles on-demand selftests, printing KTAP.
   --timeout SECONDS  per-test timeout (default 30)
   --junit FILE       also write JUnit XML
   --shell            boot the test VM and give a shell instead of running
+  --seed N           seed for the randomised tests (default: chosen, printed)
   --bisect           for git bisect run: untestable revision exits 125
   -h, --help         this text
 
@@ -38,11 +39,11 @@ unpacked default source, kernel builds and the KVM verdict.
 USAGE
 }
 
-ksrc="" kernel="" list=0 accel=auto out="" timeout=30 junit="" shell=0 bisect=0
+seed="" ksrc="" kernel="" list=0 accel=auto out="" timeout=30 junit="" shell=0 bisect=0
 globs=()
 while [ $# -gt 0 ]; do
 	case $1 in
-	--ksrc|--kernel|-t|--accel|--out|--timeout|--junit)
+	--ksrc|--kernel|-t|--accel|--out|--timeout|--junit|--seed)
 		[ $# -ge 2 ] || die $E_USAGE "$1 needs an argument; see --help"
 		;;&
 	--ksrc) ksrc=$2; shift 2 ;;
@@ -52,6 +53,7 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--junit) junit=$2; shift 2 ;;
+	--seed) seed=$2; shift 2 ;;
 	--list) list=1; shift ;;
 	--shell) shell=1; shift ;;
 	--bisect) bisect=1; shift ;;
@@ -80,6 +82,7 @@ step() {	# step CMD...: run a layer, passing its exit code through fail()
 
 case $accel in auto|kvm|tcg) ;; *) fail $E_USAGE "--accel takes auto, kvm or tcg, not '$accel'" ;; esac
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || fail $E_USAGE "--timeout takes a whole number of seconds, not '$timeout'"
+[ -z "$seed" ] || [[ $seed =~ ^[0-9]+$ ]] || fail $E_USAGE "--seed takes a whole number, not '$seed'"
 for g in "${globs[@]}"; do
 	[[ $g =~ ^[][A-Za-z0-9_.*?!-]+$ ]] || fail $E_USAGE "-t '$g' is not a test-name glob (letters, digits, _ . - and * ? [ ] only)"
 done
@@ -107,6 +110,7 @@ if [ -z "$ksrc" ]; then
 	fi
 fi
 ksrc=$(cd "$ksrc" && pwd)
+check_tree "$ksrc" || fail $?
 frags=("$top"/vm/config/base.config)
 key=$(echo "$ksrc" | sha256sum | cut -c1-12)
 obj=$ODS_CACHE/kbuild/$key
@@ -125,6 +129,8 @@ if [ -n "$kernel" ]; then
 		make -C "$ksrc" O="$obj" headers_install INSTALL_HDR_PATH="$obj/hdr" > "$obj/headers.log" 2>&1 ||
 		fail $E_UNTESTABLE "make headers_install failed in $ksrc (see $obj/headers.log)"
 	bzimage=$kernel
+elif [ $list = 1 ]; then
+	step "$top/vm/build-kernel.sh" --headers-only "$ksrc" "$obj" "${frags[@]}"
 else
 	say "building the kernel in $obj (log: $obj/build.log)"
 	t0=$SECONDS
@@ -187,7 +193,8 @@ out=$(cd "$out" && pwd)
 rm -rf "$out/tests" "$out"/*.raw
 run=$out/run
 mkdir -p "$run/etc/ods"
-printf 'ODS_MODE=%s\nODS_TIMEOUT_S=%s\n' "$([ $shell = 1 ] && echo shell || echo run)" "$timeout" > "$run/etc/ods/config"
+[ -n "$seed" ] || seed=$(( $(date +%s) % 1000000 ))
+printf 'ODS_MODE=%s\nODS_TIMEOUT_S=%s\nODS_SEED=%s\n' "$([ $shell = 1 ] && echo shell || echo run)" "$timeout" "$seed" > "$run/etc/ods/config"
 cp "$build/tests" "$run/etc/ods/tests"
 step "$top/vm/mkinitramfs.sh" "$run" "$out/run.cpio.gz"
 cat "$build/base.cpio.gz" "$out/run.cpio.gz" > "$out/initrd"
@@ -223,7 +230,7 @@ if [ "$accel" = auto ]; then
 		used=kvm
 	fi
 fi
-say "booting $(basename "$bzimage") under ${used^^} with $ntests tests"
+say "booting $(basename "$bzimage") under ${used^^} with $ntests tests (seed $seed; replay with --seed $seed)"
 boot "$used" $([ "$used" = kvm ] && echo 15 || echo 120)
 rc=$?
 if [ $rc = 3 ] && [ "$used" = kvm ] && [ "$accel" = auto ]; then

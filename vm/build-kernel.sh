@@ -3,23 +3,22 @@
 # that every requested option survived, build bzImage and install UAPI
 # headers, out of tree so the source tree is never written.
 #
-#   vm/build-kernel.sh KSRC OBJDIR FRAGMENT...
+#   vm/build-kernel.sh [--headers-only] KSRC OBJDIR FRAGMENT...
 #
+# --headers-only installs the UAPI headers (enough to build and list the
+# selftests) without configuring or building the kernel.
 # Prints nothing on stdout; build logs go to OBJDIR/build.log.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+headers_only=0
+[ "${1:-}" = --headers-only ] && { headers_only=1; shift; }
 [ $# -ge 3 ] || die $E_USAGE "usage: vm/build-kernel.sh KSRC OBJDIR FRAGMENT..."
 ksrc=$1 obj=$2; shift 2
 frags=()
 for f in "$@"; do frags+=("$(realpath "$f")"); done
 
-[ -f "$ksrc/Makefile" ] && grep -q '^VERSION = ' "$ksrc/Makefile" && [ -d "$ksrc/fs/cachefiles" ] ||
-	die $E_USAGE "$ksrc is not a kernel tree (no Makefile with VERSION, no fs/cachefiles); pass --ksrc with the top of a Linux source tree"
-[ -x "$ksrc/scripts/kconfig/merge_config.sh" ] || [ -f "$ksrc/scripts/kconfig/merge_config.sh" ] ||
-	die $E_USAGE "$ksrc has no scripts/kconfig/merge_config.sh; is it a complete kernel tree?"
-[ ! -f "$ksrc/.config" ] ||
-	die $E_USAGE "$ksrc has been built in-tree (.config present); run 'make mrproper' there, builds here are out of tree"
+check_tree "$ksrc" || exit $?
 
 mkdir -p "$obj"
 log=$obj/build.log
@@ -27,6 +26,15 @@ log=$obj/build.log
 makek() { make -C "$ksrc" O="$obj" ${CCACHE:+CC="ccache gcc"} "$@" >>"$log" 2>&1; }
 CCACHE=
 command -v ccache >/dev/null && CCACHE=1
+
+install_headers() {
+	makek headers_install INSTALL_HDR_PATH="$obj/hdr" ||
+		die $E_UNTESTABLE "make headers_install failed (see $log)"
+}
+if [ $headers_only = 1 ]; then
+	install_headers
+	exit 0
+fi
 
 want=$(cat "${frags[@]}" | sha256sum | cut -c1-16)
 if [ ! -f "$obj/.config" ] || [ "$(cat "$obj/.ods-frags" 2>/dev/null)" != "$want" ]; then
@@ -55,5 +63,5 @@ fi
 
 jobs=$(nproc)
 makek -j"$jobs" bzImage || die $E_UNTESTABLE "kernel build failed: $(grep -m1 -E 'error:|Error [0-9]' "$log" || tail -n1 "$log") (full log: $log)"
-makek headers_install INSTALL_HDR_PATH="$obj/hdr" || die $E_UNTESTABLE "make headers_install failed (see $log)"
+install_headers
 cp "$obj/arch/x86/boot/bzImage" "$obj/bzImage"

@@ -1,0 +1,149 @@
+#!/usr/bin/env bats
+# The command-line contract of run_tests.sh: options, one-line errors and
+# documented exit codes.  Nothing here boots a VM.
+
+load helpers
+
+rt() { run "$TOP/run_tests.sh" "$@"; }
+
+# Exactly one line, naming the problem: what the user sees on bad input.
+one_line() {
+	assert_equal "${#lines[@]}" 1
+	assert_output --partial "$1"
+}
+
+@test "--help documents every option and the exit codes" {
+	rt --help
+	assert_success
+	for opt in --ksrc --kernel --list -t --accel --out --timeout --junit --shell --bisect --seed; do
+		assert_output --partial "  $opt"
+	done
+	assert_output --partial "Exit codes: 0"
+}
+
+@test "an unknown option is a usage error" {
+	rt --frobnicate
+	assert_failure 2
+	one_line "unknown option '--frobnicate'"
+}
+
+@test "an option without its argument is a usage error" {
+	rt --ksrc
+	assert_failure 2
+	one_line "--ksrc needs an argument"
+}
+
+@test "a missing --ksrc tree: one line, exit 2" {
+	rt --ksrc /nonexistent
+	assert_failure 2
+	one_line "--ksrc /nonexistent: no such directory"
+}
+
+@test "a directory that is not a kernel tree: one line, exit 2" {
+	rt --ksrc "$BATS_TEST_TMPDIR"
+	assert_failure 2
+	one_line "is not a kernel tree"
+}
+
+@test "a bad --accel, --timeout, --seed or glob is refused" {
+	rt --accel warp
+	assert_failure 2
+	one_line "--accel takes auto, kvm or tcg"
+	rt --timeout 0
+	assert_failure 2
+	one_line "--timeout takes a whole number"
+	rt --seed x1
+	assert_failure 2
+	one_line "--seed takes a whole number"
+	rt -t 'data.*;reboot'
+	assert_failure 2
+	one_line "is not a test-name glob"
+}
+
+@test "--kernel that does not exist: one line, exit 2" {
+	rt --kernel /nonexistent/bzImage
+	assert_failure 2
+	one_line "--kernel /nonexistent/bzImage: no such file"
+}
+
+@test "--kernel built without the on-demand mode is refused" {
+	mkdir -p "$BATS_TEST_TMPDIR/k"
+	: > "$BATS_TEST_TMPDIR/k/bzImage"
+	printf 'CONFIG_CACHEFILES=y\n# CONFIG_CACHEFILES_ONDEMAND is not set\n' > "$BATS_TEST_TMPDIR/k/.config"
+	rt --kernel "$BATS_TEST_TMPDIR/k/bzImage"
+	assert_failure 2
+	one_line "built without CONFIG_CACHEFILES_ONDEMAND=y"
+}
+
+@test "--kernel without a .config beside it is refused" {
+	mkdir -p "$BATS_TEST_TMPDIR/k"
+	: > "$BATS_TEST_TMPDIR/k/bzImage"
+	rt --kernel "$BATS_TEST_TMPDIR/k/bzImage"
+	assert_failure 2
+	one_line "no .config next to it"
+}
+
+# A tree that looks like a kernel but cannot be configured: a revision
+# git bisect must skip (125), a usage error otherwise.
+fake_tree() {
+	local t=$BATS_TEST_TMPDIR/tree
+	mkdir -p "$t/fs/cachefiles" "$t/scripts/kconfig"
+	printf 'VERSION = 6\nPATCHLEVEL = 1\n%%:\n\t@false\n' > "$t/Makefile"
+	: > "$t/scripts/kconfig/merge_config.sh"
+	echo "$t"
+}
+
+@test "an unconfigurable tree: exit 2, or 125 with --bisect" {
+	t=$(fake_tree)
+	ODS_CACHE=$BATS_TEST_TMPDIR/cache rt --ksrc "$t"
+	assert_failure 2
+	assert_output --partial "make tinyconfig failed"
+	ODS_CACHE=$BATS_TEST_TMPDIR/cache rt --bisect --ksrc "$t"
+	assert_failure 125
+}
+
+@test "a full disk: one line, exit 5, or 128 with --bisect" {
+	mkdir -p "$BATS_TEST_TMPDIR/full"
+	mount -t tmpfs -o size=1m tmpfs "$BATS_TEST_TMPDIR/full" || skip "cannot mount a tmpfs here"
+	ODS_CACHE=$BATS_TEST_TMPDIR/full rt
+	st=$status out=$output
+	ODS_CACHE=$BATS_TEST_TMPDIR/full rt --bisect
+	umount "$BATS_TEST_TMPDIR/full"
+	[ "$st" = 5 ]
+	[[ $out == *"MiB free under $BATS_TEST_TMPDIR/full"* ]]
+	assert_failure 128
+}
+
+@test "missing packages without root: one line naming them, exit 5" {
+	d=$(mktemp -d /tmp/ods-bats.XXXXXX)
+	chmod 755 "$d"
+	cp -r "$TOP/vm" "$d/"
+	mkdir "$d/bin"
+	# a PATH with the shell tools but without qemu or the compilers
+	for t in bash env id sort file dirname cat grep tr cut sed; do ln -s "$(command -v $t)" "$d/bin/$t"; done
+	run setpriv --reuid=65534 --regid=65534 --clear-groups env PATH="$d/bin" bash "$d/vm/deps.sh"
+	rm -rf "$d"
+	assert_failure 5
+	one_line "missing packages:"
+	assert_output --partial "qemu-system-x86"
+	assert_output --partial "run as root"
+}
+
+@test "--list prints fixture.variant.test names" {
+	rt --list
+	assert_success
+	assert_line "data.plain.read_all"
+	for l in "${lines[@]}"; do
+		[[ $l =~ ^[a-z0-9_]+(\.[a-z0-9_]+)?\.[a-z0-9_]+$ ]] || [[ $l == ondemand-selftests:* ]]
+	done
+}
+
+@test "-t filters the list; no match exits 4 with one line" {
+	rt --list -t 'data.plain.*'
+	assert_success
+	assert_line "data.plain.read_all"
+	refute_line "data.inline.read_all"
+	rt -t 'no.such.test'
+	assert_failure 4
+	assert_line --partial "no test matches no.such.test"
+}
