@@ -16,6 +16,8 @@ boots it in QEMU and runs the cachefiles on-demand selftests, printing KTAP.
                      linux-source-6.1, unpacked into the cache)
   --kernel BZIMAGE   use a prebuilt kernel; its .config must be next to it
                      (or it must be a build tree's arch/x86/boot/bzImage)
+  --flavour NAME     default, or debug (KASAN, kmemleak, lockdep, fault
+                     injection; its own cached build)
   --list             list the tests and exit
   -t GLOB            run only tests whose fixture.variant.test name matches
                      the shell glob; repeatable
@@ -39,11 +41,11 @@ unpacked default source, kernel builds and the KVM verdict.
 USAGE
 }
 
-seed="" ksrc="" kernel="" list=0 accel=auto out="" timeout=30 junit="" shell=0 bisect=0
+flavour=default seed="" ksrc="" kernel="" list=0 accel=auto out="" timeout=30 junit="" shell=0 bisect=0
 globs=()
 while [ $# -gt 0 ]; do
 	case $1 in
-	--ksrc|--kernel|-t|--accel|--out|--timeout|--junit|--seed)
+	--ksrc|--kernel|-t|--accel|--out|--timeout|--junit|--seed|--flavour)
 		[ $# -ge 2 ] || die $E_USAGE "$1 needs an argument; see --help"
 		;;&
 	--ksrc) ksrc=$2; shift 2 ;;
@@ -54,6 +56,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--junit) junit=$2; shift 2 ;;
 	--seed) seed=$2; shift 2 ;;
+	--flavour) flavour=$2; shift 2 ;;
 	--list) list=1; shift ;;
 	--shell) shell=1; shift ;;
 	--bisect) bisect=1; shift ;;
@@ -80,6 +83,7 @@ step() {	# step CMD...: run a layer, passing its exit code through fail()
 	"$@" || fail $?
 }
 
+case $flavour in default|debug) ;; *) fail $E_USAGE "--flavour takes default or debug, not '$flavour'" ;; esac
 case $accel in auto|kvm|tcg) ;; *) fail $E_USAGE "--accel takes auto, kvm or tcg, not '$accel'" ;; esac
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || fail $E_USAGE "--timeout takes a whole number of seconds, not '$timeout'"
 [ -z "$seed" ] || [[ $seed =~ ^[0-9]+$ ]] || fail $E_USAGE "--seed takes a whole number, not '$seed'"
@@ -112,7 +116,9 @@ fi
 ksrc=$(cd "$ksrc" && pwd)
 check_tree "$ksrc" || fail $?
 frags=("$top"/vm/config/base.config)
+[ "$flavour" = default ] || frags+=("$top/vm/config/$flavour.config")
 key=$(echo "$ksrc" | sha256sum | cut -c1-12)
+[ "$flavour" = default ] || key=$key-$flavour
 obj=$ODS_CACHE/kbuild/$key
 if [ -n "$kernel" ]; then
 	kernel=$(realpath "$kernel")
