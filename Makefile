@@ -2,7 +2,7 @@
 # README.md for its options.
 BATS_LIB ?= /usr/lib/bats
 
-.PHONY: test check check-host list shell clean
+.PHONY: test check check-host check-debug list shell mutants bisect-demo clean
 
 test:
 	./run_tests.sh
@@ -15,6 +15,14 @@ check: check-host
 check-host:
 	vm/deps.sh check
 	BATS_LIB=$(BATS_LIB) bats --print-output-on-failure harness/tests
+
+# Self-checks of the suite: every one-line kernel bug in bench/mutants.list
+# must be caught; git bisect run must find a planted bug.
+mutants:
+	bench/mutants.sh
+
+bisect-demo:
+	bench/bisect-demo.sh
 
 list:
 	./run_tests.sh --list

@@ -25,7 +25,11 @@ boots it in QEMU and runs the cachefiles on-demand selftests, printing KTAP.
   --out DIR          results directory (default build/results/<time>)
   --timeout SECONDS  per-test timeout (default 30)
   --junit FILE       also write JUnit XML
+  -j N               split the tests over N VMs (default 1)
+  --keep             keep the VMs' cache disks and initrds in the results
   --shell            boot the test VM and give a shell instead of running
+  --gdb              like --shell, with QEMU's gdb stub on :1234, stopped
+                     at the first instruction; prints the gdb command
   --seed N           seed for the randomised tests (default: chosen, printed)
   --bisect           for git bisect run: untestable revision exits 125
   -h, --help         this text
@@ -41,11 +45,11 @@ unpacked default source, kernel builds and the KVM verdict.
 USAGE
 }
 
-flavour=default seed="" ksrc="" kernel="" list=0 accel=auto out="" timeout=30 junit="" shell=0 bisect=0
+flavour=default seed="" ksrc="" kernel="" list=0 accel=auto out="" timeout=30 junit="" shell=0 bisect=0 jobs=1 keep=0 gdb=0
 globs=()
 while [ $# -gt 0 ]; do
 	case $1 in
-	--ksrc|--kernel|-t|--accel|--out|--timeout|--junit|--seed|--flavour)
+	--ksrc|--kernel|-t|--accel|--out|--timeout|--junit|--seed|--flavour|-j)
 		[ $# -ge 2 ] || die $E_USAGE "$1 needs an argument; see --help"
 		;;&
 	--ksrc) ksrc=$2; shift 2 ;;
@@ -59,6 +63,9 @@ while [ $# -gt 0 ]; do
 	--flavour) flavour=$2; shift 2 ;;
 	--list) list=1; shift ;;
 	--shell) shell=1; shift ;;
+	--gdb) gdb=1; shift ;;
+	--keep) keep=1; shift ;;
+	-j) jobs=$2; shift 2 ;;
 	--bisect) bisect=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) die $E_USAGE "unknown option '$1'; see --help" ;;
@@ -86,6 +93,7 @@ step() {	# step CMD...: run a layer, passing its exit code through fail()
 case $flavour in default|debug) ;; *) fail $E_USAGE "--flavour takes default or debug, not '$flavour'" ;; esac
 case $accel in auto|kvm|tcg) ;; *) fail $E_USAGE "--accel takes auto, kvm or tcg, not '$accel'" ;; esac
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || fail $E_USAGE "--timeout takes a whole number of seconds, not '$timeout'"
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || fail $E_USAGE "-j takes a number of VMs (1 or more), not '$jobs'"
 [ -z "$seed" ] || [[ $seed =~ ^[0-9]+$ ]] || fail $E_USAGE "--seed takes a whole number, not '$seed'"
 for g in "${globs[@]}"; do
 	[[ $g =~ ^[][A-Za-z0-9_.*?!-]+$ ]] || fail $E_USAGE "-t '$g' is not a test-name glob (letters, digits, _ . - and * ? [ ] only)"
@@ -169,7 +177,7 @@ if [ $list = 1 ]; then
 	[ -s "$build/tests" ] || exit 4
 	exit 0
 fi
-if [ ! -s "$build/tests" ] && [ $shell = 0 ]; then
+if [ ! -s "$build/tests" ] && [ $shell = 0 ] && [ $gdb = 0 ]; then
 	say "no test matches ${globs[*]}; see ./run_tests.sh --list"
 	exit 4
 fi
@@ -196,37 +204,72 @@ if [ -z "$out" ]; then
 fi
 mkdir -p "$out" || fail $E_USAGE "--out $out: cannot create it"
 out=$(cd "$out" && pwd)
-rm -rf "$out/tests" "$out"/*.raw
-run=$out/run
-mkdir -p "$run/etc/ods"
+rm -rf "$out/tests" "$out"/vm* "$out"/*.raw
 [ -n "$seed" ] || seed=$(( $(date +%s) % 1000000 ))
-printf 'ODS_MODE=%s\nODS_TIMEOUT_S=%s\nODS_SEED=%s\n' "$([ $shell = 1 ] && echo shell || echo run)" "$timeout" "$seed" > "$run/etc/ods/config"
-cp "$build/tests" "$run/etc/ods/tests"
-step "$top/vm/mkinitramfs.sh" "$run" "$out/run.cpio.gz"
-cat "$build/base.cpio.gz" "$out/run.cpio.gz" > "$out/initrd"
-rm -f "$out/cache.img"
-truncate -s 512M "$out/cache.img" && mkfs.ext4 -q -F "$out/cache.img" || fail $E_ENV "cannot make the cache disk in $out"
+[ $shell = 1 ] && jobs=1
+ntests=$(wc -l < "$build/tests")
+[ "$jobs" -le "$ntests" ] || jobs=$((ntests > 0 ? ntests : 1))
+# the plan: "binary name index vm", tests dealt round-robin over the VMs
+awk -v j="$jobs" '{ print $1, $2, NR, (NR - 1) % j + 1 }' "$build/tests" > "$out/plan"
+
+# One VM's world: its share of the plan, settings, initrd and cache disk.
+prepare_vm() {	# prepare_vm K
+	local vm=$out/vm$1
+	mkdir -p "$vm/run/etc/ods"
+	printf 'ODS_MODE=%s\nODS_TIMEOUT_S=%s\nODS_SEED=%s\n' "$([ $shell = 1 ] && echo shell || echo run)" \
+		"$timeout" "$seed" > "$vm/run/etc/ods/config"
+	awk -v k="$1" '$4 == k { print $1, $2, $3 }' "$out/plan" > "$vm/run/etc/ods/tests"
+	"$top/vm/mkinitramfs.sh" "$vm/run" "$vm/run.cpio.gz" || return $E_ENV
+	cat "$build/base.cpio.gz" "$vm/run.cpio.gz" > "$vm/initrd"
+	rm -f "$vm/cache.img"
+	truncate -s 512M "$vm/cache.img" && mkfs.ext4 -q -F "$vm/cache.img" ||
+		{ say "cannot make the cache disk in $vm"; return $E_ENV; }
+}
+for k in $(seq 1 "$jobs"); do
+	step prepare_vm "$k"
+done
 
 # -- boot -------------------------------------------------------------------------
-ntests=$(wc -l < "$build/tests")
-limit=$((60 + ntests * (timeout + 20)))
+limit=$((60 + (ntests / jobs + 1) * (timeout + 20)))
 verdict=$ODS_CACHE/kvm-verdict.$(cat /proc/sys/kernel/random/boot_id)
-boot() {	# boot ACCEL ALIVE-SECONDS, showing progress on stderr
-	local bootpid
-	: > "$out/ktap.raw"
-	"$top/vm/boot.sh" --accel "$1" --alive "$2" --limit "$limit" --quiet $((timeout + 45)) \
-		"$bzimage" "$out/initrd" "$out/cache.img" "$out" &
-	bootpid=$!
-	tail -n +1 -F --pid=$bootpid "$out/ktap.raw" 2>/dev/null | while IFS= read -r line; do
+boot_one() {	# boot_one K ACCEL ALIVE-SECONDS
+	local vm=$out/vm$1
+	"$top/vm/boot.sh" --accel "$2" --alive "$3" --limit "$limit" --quiet $((timeout + 45)) \
+		--smp $((jobs > 1 ? 1 : 2)) "$bzimage" "$vm/initrd" "$vm/cache.img" "$vm"
+}
+boot() {	# boot ACCEL ALIVE-SECONDS: every VM at once, progress on stderr
+	local all
+	for k in $(seq 1 "$jobs"); do : > "$out/vm$k/ktap.raw"; done
+	(
+		pids=() rc=0
+		for k in $(seq 1 "$jobs"); do
+			boot_one "$k" "$1" "$2" &
+			pids+=($!)
+		done
+		# 3 (no sign of life) wins: it means "try another accelerator"
+		for p in "${pids[@]}"; do
+			wait "$p"; r=$?
+			[ $r = 3 ] && rc=3
+			[ $rc = 0 ] && rc=$r
+		done
+		exit $rc
+	) &
+	all=$!
+	tail -n +1 -q -F --pid=$all "$out"/vm*/ktap.raw 2>/dev/null | while IFS= read -r line; do
 		case $line in
 		"ok "*|"not ok "*) echo "ondemand-selftests: [$(echo "$line" | grep -o '[0-9]*' | head -n1)/$ntests] $line" >&2 ;;
 		esac
 	done
-	wait $bootpid
+	wait $all
 }
-if [ $shell = 1 ]; then
+if [ $shell = 1 ] || [ $gdb = 1 ]; then
 	a=$accel; [ "$a" = auto ] && a=tcg
-	"$top/vm/boot.sh" --accel "$a" --interactive "$bzimage" "$out/initrd" "$out/cache.img" "$out"
+	if [ $gdb = 1 ]; then
+		say "QEMU waits for gdb on :1234; in another terminal:"
+		say "  gdb $obj/vmlinux -ex 'target remote :1234' -ex continue"
+	fi
+	"$top/vm/boot.sh" --accel "$a" --interactive $([ $gdb = 1 ] && echo --gdb) \
+		"$bzimage" "$out/vm1/initrd" "$out/vm1/cache.img" "$out/vm1"
 	exit 0
 fi
 used=$accel
@@ -236,7 +279,7 @@ if [ "$accel" = auto ]; then
 		used=kvm
 	fi
 fi
-say "booting $(basename "$bzimage") under ${used^^} with $ntests tests (seed $seed; replay with --seed $seed)"
+say "booting $(basename "$bzimage") under ${used^^}: $ntests tests on $jobs VM(s), seed $seed (replay with --seed $seed)"
 boot "$used" $([ "$used" = kvm ] && echo 15 || echo 120)
 rc=$?
 if [ $rc = 3 ] && [ "$used" = kvm ] && [ "$accel" = auto ]; then
@@ -246,11 +289,12 @@ if [ $rc = 3 ] && [ "$used" = kvm ] && [ "$accel" = auto ]; then
 	boot tcg 120
 	rc=$?
 fi
-[ $rc = 3 ] && fail $E_UNTESTABLE "the kernel did not boot: $(grep -m1 -E 'Kernel panic|BUG|Oops' "$out/console.log" || echo "no sign of life; see $out/console.log")"
+[ $rc = 3 ] && fail $E_UNTESTABLE "the kernel did not boot: $(grep -h -m1 -E 'Kernel panic|BUG|Oops' "$out"/vm*/console.log || echo "no sign of life; see $out/vm1/console.log")"
 echo "$used" > "$out/accel"
+[ $keep = 1 ] || rm -f "$out"/vm*/cache.img "$out"/vm*/initrd "$out"/vm*/run.cpio.gz
 
 # -- results ----------------------------------------------------------------------
-"$top/harness/report" --out "$out" --tests "$build/tests" --known "$top/selftests/known-failures" \
+"$top/harness/report" --out "$out" --tests "$out/plan" --known "$top/selftests/known-failures" \
 	--kver "$(make -s -C "$ksrc" O="$obj" kernelversion 2>/dev/null || echo unknown)" ${junit:+--junit "$junit"}
 rc=$?
 [ $bisect = 1 ] && [ $rc = 4 ] && rc=125

@@ -8,6 +8,7 @@
 #     --quiet SECS        kill the VM if the results port stays silent this long
 #     --interactive       console on this terminal (for --shell)
 #     --gdb               QEMU gdb stub on tcp::1234, guest stopped at start
+#     --smp N             guest CPUs (default 2)
 #
 # OUTDIR gets console.log (kernel console), ktap.raw and files.raw (the two
 # result ports).  Exit: 0 the guest ended by itself; 3 no sign of life
@@ -15,7 +16,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-accel=tcg limit=600 alive=60 quiet=0 interactive=0 gdb=0
+accel=tcg limit=600 alive=60 quiet=0 interactive=0 gdb=0 smp=2
 while [ $# -gt 4 ]; do
 	case $1 in
 	--accel) accel=$2; shift 2 ;;
@@ -24,6 +25,7 @@ while [ $# -gt 4 ]; do
 	--quiet) quiet=$2; shift 2 ;;
 	--interactive) interactive=1; shift ;;
 	--gdb) gdb=1; shift ;;
+	--smp) smp=$2; shift 2 ;;
 	*) die $E_USAGE "vm/boot.sh: unknown option $1" ;;
 	esac
 done
@@ -34,8 +36,8 @@ mkdir -p "$out"
 cpu=()
 [ "$accel" = kvm ] && cpu=(${ODS_KVM_CPU:+-cpu "$ODS_KVM_CPU"})
 cmd=(qemu-system-x86_64 -nodefaults -no-reboot -display none -accel "$accel" "${cpu[@]}"
-	-m 1024 -smp 2 -kernel "$kernel" -initrd "$initrd"
-	-append "console=ttyS0 panic=-1 rdinit=/init loglevel=6 hung_task_panic=0 ${ODS_APPEND:-}"
+	-m 1024 -smp "$smp" -kernel "$kernel" -initrd "$initrd"
+	-append "console=ttyS0 nokaslr panic=-1 rdinit=/init loglevel=6 hung_task_panic=0 ${ODS_APPEND:-}"
 	-drive "file=$disk,if=virtio,format=raw,cache=unsafe"
 	-device virtio-serial-pci
 	-chardev "file,id=ktap,path=$out/ktap.raw" -device virtserialport,chardev=ktap,name=ods.ktap

@@ -20,10 +20,18 @@ for f in "$@"; do frags+=("$(realpath "$f")"); done
 
 check_tree "$ksrc" || exit $?
 
+# One kernel build at a time on this machine: two would only thrash.
+mkdir -p "$ODS_CACHE"
+exec 9> "$ODS_CACHE/build.lock"
+if ! flock -n 9; then
+	say "waiting for another kernel build to finish (lock: $ODS_CACHE/build.lock)"
+	flock -w 3600 9 || die $E_ENV "another kernel build held $ODS_CACHE/build.lock for an hour"
+fi
+
 mkdir -p "$obj"
 log=$obj/build.log
 : > "$log"
-makek() { make -C "$ksrc" O="$obj" ${CCACHE:+CC="ccache gcc"} "$@" >>"$log" 2>&1; }
+makek() { timeout "${ODS_BUILD_TIMEOUT:-3600}" make -C "$ksrc" O="$obj" ${CCACHE:+CC="ccache gcc"} "$@" >>"$log" 2>&1; }
 CCACHE=
 command -v ccache >/dev/null && CCACHE=1
 
