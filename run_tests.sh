@@ -16,8 +16,10 @@ boots it in QEMU and runs the cachefiles on-demand selftests, printing KTAP.
                      linux-source-6.1, unpacked into the cache)
   --kernel BZIMAGE   use a prebuilt kernel; its .config must be next to it
                      (or it must be a build tree's arch/x86/boot/bzImage)
-  --flavour NAME     default, or debug (KASAN, kmemleak, lockdep, fault
-                     injection; its own cached build)
+  --flavour NAME     default; debug (KASAN, kmemleak, lockdep, fault
+                     injection); or modules (fscache, cachefiles, erofs as
+                     modules, loaded with libkmod, reloaded for each test).
+                     Each flavour is its own cached build
   --list             list the tests and exit
   -t GLOB            run only tests whose fixture.variant.test name matches
                      the shell glob; repeatable
@@ -90,7 +92,7 @@ step() {	# step CMD...: run a layer, passing its exit code through fail()
 	"$@" || fail $?
 }
 
-case $flavour in default|debug) ;; *) fail $E_USAGE "--flavour takes default or debug, not '$flavour'" ;; esac
+case $flavour in default|debug|modules) ;; *) fail $E_USAGE "--flavour takes default, debug or modules, not '$flavour'" ;; esac
 case $accel in auto|kvm|tcg) ;; *) fail $E_USAGE "--accel takes auto, kvm or tcg, not '$accel'" ;; esac
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || fail $E_USAGE "--timeout takes a whole number of seconds, not '$timeout'"
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || fail $E_USAGE "-j takes a number of VMs (1 or more), not '$jobs'"
@@ -190,6 +192,17 @@ mkdir -p "$stage"/{bin,harness,selftests,fixtures,etc/ods}
 cp /bin/busybox "$stage/bin/" && ln -s busybox "$stage/bin/sh"
 cp "$top/harness/init" "$stage/init"
 cp "$top/harness/splat-check" "$stage/harness/"
+if [ -d "$obj/modroot/lib/modules" ] && [ -z "$kernel" ]; then
+	# the loader is linked against the host's libkmod: bring its libraries
+	gcc -O2 -Wall -o "$build/modload" "$top/harness/modload.c" -lkmod > "$build/modload.log" 2>&1 ||
+		fail $E_ENV "cannot build harness/modload.c with libkmod (see $build/modload.log)"
+	cp "$build/modload" "$stage/harness/"
+	ldd "$build/modload" | grep -o '/[^ ]*' | while read -r lib; do
+		mkdir -p "$stage$(dirname "$lib")" && cp -L "$lib" "$stage$lib"
+	done
+	cp -r "$obj/modroot/lib" "$stage/"
+	echo "ODS_MODULES='erofs cachefiles'" > "$stage/etc/ods/modules"
+fi
 cp "$build"/selftests/* "$stage/selftests/"
 cp -r "$build/fixtures/blobs" "$build"/fixtures/*.sha256 "$stage/fixtures/"
 cat > "$stage/etc/ods/motd" <<'MOTD'

@@ -55,7 +55,10 @@ fi
 
 # Every option asked for must be in the final config, or the run would test
 # something other than what the user thinks.
+# A later fragment overrides an earlier one, as in merge_config.sh.
 missing=$(grep -hE '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' "${frags[@]}" |
+	awk '{ opt = $1 == "#" ? $2 : substr($1, 1, index($1, "=") - 1); want[opt] = $0; if (!(opt in seen)) { seen[opt] = 1; order[++n] = opt } }
+	     END { for (i = 1; i <= n; i++) print want[order[i]] }' |
 	while IFS= read -r line; do
 		if [[ $line == '# '* ]]; then
 			opt=${line#\# }; opt=${opt%% *}
@@ -72,4 +75,10 @@ fi
 jobs=$(nproc)
 makek -j"$jobs" bzImage || die $E_UNTESTABLE "kernel build failed: $(grep -m1 -E 'error:|Error [0-9]' "$log" || tail -n1 "$log") (full log: $log)"
 install_headers
+rm -rf "$obj/modroot"
+if grep -qx 'CONFIG_MODULES=y' "$obj/.config"; then
+	makek -j"$jobs" modules || die $E_UNTESTABLE "module build failed: $(grep -m1 -E 'error:' "$log") (full log: $log)"
+	makek modules_install INSTALL_MOD_PATH="$obj/modroot" INSTALL_MOD_STRIP=1 ||
+		die $E_UNTESTABLE "make modules_install failed (see $log)"
+fi
 cp "$obj/arch/x86/boot/bzImage" "$obj/bzImage"

@@ -12,7 +12,7 @@ need=(
 	mkfs.ext4:e2fsprogs debugfs:e2fsprogs cpio:cpio gzip:gzip xz:xz-utils
 	gcc:gcc make:make flex:flex bison:bison bc:bc
 	/usr/include/libelf.h:libelf-dev /usr/include/openssl/ssl.h:libssl-dev
-	/usr/include/libkmod.h:libkmod-dev
+	/usr/include/libkmod.h:libkmod-dev depmod:kmod
 	/bin/busybox:busybox-static /usr/src/linux-source-6.1.tar.xz:linux-source-6.1
 	ccache:ccache file:file
 )

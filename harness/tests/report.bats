@@ -121,3 +121,16 @@ ok 3 b.y.three # SKIP needs <things> & more"
 	run xmllint --xpath 'string(//testcase[@name="one"]/system-out)' "$R/junit.xml"
 	assert_output --partial "hello log"
 }
+
+@test "a kmemleak report traced to an earlier test fails that test" {
+	make_run "$R" "1..3
+ok 1 a.x.one
+ok 2 a.x.two
+ods-leak 1 a.x.one unreferenced object 0xffff888003a4c000 (size 64):
+ok 3 b.y.three"
+	report
+	assert_failure 1
+	assert_line "not ok 1 a.x.one"
+	assert_line --partial "a.x.one: kernel memory leak (kmemleak, see tests/1-a.x.one/kmemleak): unreferenced object 0xffff888003a4c000"
+	assert_line "ok 2 a.x.two"
+}
