@@ -20,6 +20,7 @@ check-host:
 # must be caught; git bisect run must find a planted bug.
 mutants:
 	bench/mutants.sh
+	bench/mutants.sh --semantics
 
 bisect-demo:
 	bench/bisect-demo.sh

@@ -1,18 +1,23 @@
 #!/bin/bash
 # Mutation self-check: apply each one-line kernel bug of bench/mutants.list
 # to a scratch copy of the default tree, run the suite on it (incremental
-# kernel builds), and print which mutants the suite kills.
+# kernel builds), and print which mutants the suite kills.  With
+# --semantics, apply bench/semantics.list instead: kernels with other,
+# correct semantics, on which the whole suite must pass.
 #
-#   bench/mutants.sh [--only ID]... [-t GLOB]...
+#   bench/mutants.sh [--semantics] [--only ID]... [-t GLOB]...
 #
-# Exit 0 when every mutant is killed, 1 when one survives, 2 on setup errors.
+# Exit 0 when every mutant is killed (every variant passes), 1 otherwise,
+# 2 on setup errors.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/vm/lib.sh"
 
+list=$top/bench/mutants.list want=killed
 only=() globs=()
 while [ $# -gt 0 ]; do
 	case $1 in
+	--semantics) list=$top/bench/semantics.list want=passed; shift ;;
 	--only) only+=("$2"); shift 2 ;;
 	-t) globs+=(-t "$2"); shift 2 ;;
 	*) die $E_USAGE "bench/mutants.sh: unknown option $1" ;;
@@ -30,29 +35,42 @@ fi
 out=${ODS_BUILD:-$top/build}/mutants
 mkdir -p "$out"
 
-killed=0 survived=0 broken=0
-printf '%-18s %-9s %s\n' MUTANT RESULT "FAILING TESTS" > "$out/table"
-while IFS=$'\t' read -r id file expr what; do
-	[[ -z $id || $id == \#* ]] && continue
+mapfile -t entries < <(grep -v -e '^#' -e '^$' "$list")
+ids=$(printf '%s\n' "${entries[@]}" | cut -f1 | awk '!seen[$0]++')
+good=0 bad=0 broken=0
+printf '%-18s %-9s %s\n' VARIANT RESULT "FAILING TESTS" > "$out/table"
+for id in $ids; do
 	if [ ${#only[@]} -gt 0 ] && [[ " ${only[*]} " != *" $id "* ]]; then continue; fi
-	cp --remove-destination "$pristine/$file" "$scratch/$file"
-	sed -i -e "$expr" "$scratch/$file"
-	if cmp -s "$pristine/$file" "$scratch/$file"; then
-		result=unapplied tests="the sed expression matched nothing"
+	files=() whats=() applied=1
+	for e in "${entries[@]}"; do
+		IFS=$'\t' read -r eid file expr what <<< "$e"
+		[ "$eid" = "$id" ] || continue
+		[[ " ${files[*]} " == *" $file "* ]] || cp --remove-destination "$pristine/$file" "$scratch/$file"
+		files+=("$file") whats+=("$what")
+		before=$(sha256sum < "$scratch/$file")
+		sed -i -e "$expr" "$scratch/$file"
+		[ "$(sha256sum < "$scratch/$file")" != "$before" ] || applied=0
+	done
+	if [ $applied = 0 ]; then
+		result=unapplied tests="a sed expression matched nothing"
 		broken=$((broken + 1))
 	else
-		say "mutant $id: $what"
+		say "$id: $(IFS=';'; echo "${whats[*]}")"
 		"$top/run_tests.sh" --ksrc "$scratch" --out "$out/$id" "${globs[@]}" > "$out/$id.ktap" 2> "$out/$id.log"
 		rc=$?
 		tests=$(grep '^not ok' "$out/$id.ktap" | awk '{ print $4 }' | paste -sd' ')
 		case $rc in
-		1) result=killed; killed=$((killed + 1)) ;;
-		0) result=SURVIVED; survived=$((survived + 1)); tests="-" ;;
-		*) result="error($rc)"; broken=$((broken + 1)); tests=$(tail -n1 "$out/$id.log") ;;
+		0) result=passed; tests=- ;;
+		1) result=killed ;;
+		*) result="error($rc)" tests=$(tail -n1 "$out/$id.log") ;;
 		esac
+		if [ "$result" = "$want" ]; then good=$((good + 1))
+		elif [[ $result == error* ]]; then broken=$((broken + 1))
+		else bad=$((bad + 1)); [ $want = killed ] && result=SURVIVED || result=FAILED
+		fi
 	fi
-	cp --remove-destination "$pristine/$file" "$scratch/$file"
+	for f in "${files[@]}"; do cp --remove-destination "$pristine/$f" "$scratch/$f"; done
 	printf '%-18s %-9s %s\n' "$id" "$result" "$tests" | tee -a "$out/table"
-done < "$top/bench/mutants.list"
-echo "mutants: $killed killed, $survived survived, $broken could not be run"
-[ $survived = 0 ] && [ $broken = 0 ]
+done
+echo "$(basename "$list" .list): $good as expected ($want), $bad not, $broken could not be run"
+[ $bad = 0 ] && [ $broken = 0 ]
