@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * F. Lifecycle of cache objects across mounts, daemons and the cache
+ * manager's commands: what a later mount sees after an earlier one failed,
+ * was served by another daemon, was culled, or was remounted.
+ */
+#include <ftw.h>
+#include "ods.h"
+
+FIXTURE(lifecycle) {
+	struct ods_env e;
+	struct od_manifest_entry *files;
+	int nfiles;
+	int open_error;		/* answer OPENs with this errno while set */
+};
+
+FIXTURE_SETUP(lifecycle)
+{
+	self->nfiles = od_manifest_load("plain", &self->files);
+	ASSERT_LT(0, self->nfiles);
+	ASSERT_EQ(0, ods_up(&self->e));
+}
+
+FIXTURE_TEARDOWN(lifecycle)
+{
+	ods_down(&self->e);
+	free(self->files);
+}
+
+static int read_all_ok(struct __test_metadata *_metadata, FIXTURE_DATA(lifecycle) *self)
+{
+	for (int i = 0; i < self->nfiles; i++) {
+		char sha[65];
+
+		if (od_sha256_file(ods_path(&self->e, self->files[i].path), sha) ||
+		    strcmp(sha, self->files[i].sha256)) {
+			TH_LOG("%s: unreadable or wrong", self->files[i].path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static enum od_action fail_open(struct od_daemon *d, struct od_record *m, void *arg)
+{
+	FIXTURE_DATA(lifecycle) *self = arg;
+
+	if (m->opcode != CACHEFILES_OP_OPEN || !self->open_error)
+		return OD_REPLY;
+	m->reply = od_copen(d, m->msg_id, -self->open_error);
+	/*
+	 * As a real daemon would: the fd of a failed object is useless.  Kept
+	 * open, it pins the old volume, and the next mount of the same fsid
+	 * waits for it in an unkillable sleep (fscache volume collision).
+	 */
+	close(m->anon_fd);
+	return OD_DONE;
+}
+
+/*
+ * A failed OPEN on an object whose cache file already exists must not leave
+ * the file marked in use: the next mount would fail with ENOBUFS.
+ * (demand-read-cachefilesd test02; "cachefiles: unmark inode in use in
+ * error path")
+ */
+TEST_F(lifecycle, failed_open_leaves_cache_file_usable)
+{
+	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, read_all_ok(_metadata, self));
+	ASSERT_EQ(0, ods_umount(&self->e));
+
+	od_set_script(&self->e.d, fail_open, self);
+	self->open_error = EIO;
+	/* erofs cannot read its superblock from a cookie whose lookup failed */
+	EXPECT_EQ(-ENOBUFS, ods_mount(&self->e, "plain"));
+	EXPECT_EQ(1, od_count(&self->e.d, CACHEFILES_OP_CLOSE))
+		TH_LOG("a CLOSE came for an object whose OPEN failed");
+
+	self->open_error = 0;
+	ASSERT_EQ(0, ods_mount(&self->e, "plain"))
+		TH_LOG("the cache file stayed in use after the failed OPEN");
+	EXPECT_EQ(0, read_all_ok(_metadata, self));
+}
+
+/*
+ * A new daemon with another tag serves a filesystem the old daemon served:
+ * volumes must not outlive the cache they were bound to. (test03)
+ */
+TEST_F(lifecycle, new_daemon_with_another_tag)
+{
+	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, read_all_ok(_metadata, self));
+	ASSERT_EQ(0, ods_umount(&self->e));
+	od_teardown(&self->e.d);
+
+	ASSERT_EQ(0, od_bind(&self->e.d, self->e.cache, "another-tag"));
+	ASSERT_EQ(0, od_start(&self->e.d));
+	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	EXPECT_EQ(1, od_count(&self->e.d, CACHEFILES_OP_OPEN));
+	EXPECT_EQ(0, read_all_ok(_metadata, self));
+}
+
+static char data_file[PATH_MAX];
+
+static int find_data_file(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	if (type == FTW_F && !strncmp(path + f->base, "D", 1))
+		snprintf(data_file, sizeof(data_file), "%s", path);
+	return 0;
+}
+
+/*
+ * "inuse" and "cull" see the object while it is mounted, and culling it
+ * afterwards makes the next mount fetch everything again. (test13)
+ */
+TEST_F(lifecycle, inuse_and_cull)
+{
+	char dir[PATH_MAX], *name;
+	int reads;
+
+	/* a new object is a tmpfile until its first withdrawal links it in */
+	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, read_all_ok(_metadata, self));
+	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	data_file[0] = 0;
+	ASSERT_EQ(0, nftw(self->e.cache, find_data_file, 16, FTW_PHYS));
+	ASSERT_NE(0, data_file[0]) TH_LOG("no data file under %s", self->e.cache);
+	snprintf(dir, sizeof(dir), "%s", data_file);
+	name = strrchr(dir, '/');
+	*name++ = 0;
+	ASSERT_EQ(0, chdir(dir));
+
+	EXPECT_EQ(-EBUSY, od_cmd(&self->e.d, "inuse %s", name));
+	EXPECT_EQ(-EBUSY, od_cmd(&self->e.d, "cull %s", name));
+	EXPECT_EQ(-EINVAL, od_cmd(&self->e.d, "cull ../%s", name));
+
+	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, od_wait_count(&self->e.d, CACHEFILES_OP_CLOSE, 2, OD_WAIT_MS));
+	EXPECT_EQ(0, od_cmd(&self->e.d, "inuse %s", name));
+	ASSERT_EQ(0, od_cmd(&self->e.d, "cull %s", name));
+	EXPECT_NE(0, access(data_file, F_OK)) TH_LOG("culled file still there");
+	EXPECT_EQ(-ENOENT, od_cmd(&self->e.d, "inuse %s", name));
+	ASSERT_EQ(0, chdir("/"));
+
+	reads = od_count(&self->e.d, CACHEFILES_OP_READ);
+	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	EXPECT_EQ(0, read_all_ok(_metadata, self));
+	EXPECT_LT(reads, od_count(&self->e.d, CACHEFILES_OP_READ))
+		TH_LOG("the culled data was not fetched again");
+}
+
+FIXTURE_VARIANT(remount) {
+	const char *options;
+};
+
+FIXTURE(remount) {
+	struct ods_env e;
+};
+
+FIXTURE_VARIANT_ADD(remount, fsid) { .options = "fsid=inline" };
+FIXTURE_VARIANT_ADD(remount, domain_id) { .options = "domain_id=elsewhere" };
+FIXTURE_VARIANT_ADD(remount, none) { .options = "" };
+
+FIXTURE_SETUP(remount)
+{
+	ASSERT_EQ(0, ods_up(&self->e));
+	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+}
+
+FIXTURE_TEARDOWN(remount)
+{
+	ods_down(&self->e);
+}
+
+/*
+ * Remount ignores fsid and domain_id: the mount keeps serving its own blob
+ * and the strings it keeps are not freed under it. (test16; commit
+ * 39bfcb8138f6 "erofs: fix use-after-free of fsid and domain_id string")
+ */
+TEST_F(remount, keeps_its_blob)
+{
+	struct od_record *open = od_find(&self->e.d, CACHEFILES_OP_OPEN, 0);
+	char sha[65];
+
+	ASSERT_EQ(0, mount("none", self->e.mnt, "erofs", MS_REMOUNT | MS_RDONLY, variant->options))
+		TH_LOG("remount -o %s: %s", variant->options, strerror(errno));
+	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "big-odd"), sha));
+	EXPECT_EQ(0, strncmp(sha, "8bdde186f715", 12)) TH_LOG("big-odd differs after remount");
+	EXPECT_EQ(1, od_count(&self->e.d, CACHEFILES_OP_OPEN));
+	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, od_wait_count(&self->e.d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
+	EXPECT_EQ(open->object_id, od_find(&self->e.d, CACHEFILES_OP_CLOSE, 0)->object_id);
+}
+
+ODS_MAIN
