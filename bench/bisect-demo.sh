@@ -10,7 +10,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/vm/lib.sh"
 
-tests=(-t "${ODS_BISECT_TEST:-anonclose.*.close_before_copen}")
+tests=(-t "${ODS_BISECT_TEST:-anonearly.*}")
 [ "${1:-}" = -t ] && tests=(-t "$2")
 
 pristine=$ODS_CACHE/src/linux-source-6.1
