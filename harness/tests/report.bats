@@ -134,3 +134,18 @@ ok 3 b.y.three"
 	assert_line --partial "a.x.one: kernel memory leak (kmemleak, see tests/1-a.x.one/kmemleak): unreferenced object 0xffff888003a4c000"
 	assert_line "ok 2 a.x.two"
 }
+
+@test "per-test files of several VMs are split out of each VM's files channel" {
+	make_run "$R" "1..3"
+	mkdir -p "$R/vm1" "$R/vm2"
+	mv "$R/ktap.raw" "$R/vm1/ktap.raw"
+	mv "$R/files.raw" "$R/vm1/files.raw"
+	printf 'ok 1 a.x.one\n' >> "$R/vm1/ktap.raw"
+	printf 'ok 2 a.x.two\nok 3 b.y.three\n' > "$R/vm2/ktap.raw"
+	printf '@@file 3-b.y.three/log\nthird\n@@end\n' > "$R/vm2/files.raw"
+	printf 't a.x.one 1 1\nt a.x.two 2 2\nt b.y.three 3 2\n' > "$R/plan"
+	report
+	assert_success
+	assert_equal "$(cat "$R/tests/1-a.x.one/log")" "hello log"
+	assert_equal "$(cat "$R/tests/3-b.y.three/log")" "third"
+}
