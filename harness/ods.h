@@ -149,4 +149,13 @@ static inline int ods_main(int argc, char **argv)
 
 #define ODS_MAIN int main(int argc, char **argv) { return ods_main(argc, argv); }
 
+/* Mount a fixture image by name, with its extra blobs (device=). */
+static inline int ods_mount_image(struct ods_env *e, const char *image)
+{
+	int ret = od_mount_image(image, NULL, e->mnt);
+
+	e->mounted = !ret;
+	return ret;
+}
+
 #endif

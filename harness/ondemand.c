@@ -628,3 +628,664 @@ int od_manifest_load(const char *fixture, struct od_manifest_entry **out)
 	*out = e;
 	return n;
 }
+
+/* for the helpers below (appended to keep the file's head untouched) */
+#include <sys/klog.h>
+
+int od_wait_dev_free(int timeout_ms)
+{
+	long deadline = od_now_ms() + timeout_ms;
+	int fd;
+
+	/* the last fput of the old cache may still be on its way */
+	while ((fd = open("/dev/cachefiles", O_RDWR | O_CLOEXEC)) < 0) {
+		if (errno != EBUSY)
+			return -errno;
+		if (od_now_ms() > deadline)
+			return -EBUSY;
+		usleep(10000);
+	}
+	close(fd);
+	return 0;
+}
+
+int od_klog_count(const char *needle)
+{
+	int size = klogctl(10, NULL, 0);	/* SYSLOG_ACTION_SIZE_BUFFER */
+	char *buf, *p;
+	int n, count = 0;
+
+	if (size <= 0)
+		return -EINVAL;
+	buf = malloc(size + 1);
+	if (!buf)
+		return -ENOMEM;
+	n = klogctl(3, buf, size);		/* SYSLOG_ACTION_READ_ALL */
+	if (n < 0) {
+		free(buf);
+		return -errno;
+	}
+	buf[n] = 0;
+	for (p = buf; (p = strstr(p, needle)); p += strlen(needle))
+		count++;
+	free(buf);
+	return count;
+}
+
+int od_mount_start(struct od_mounter *m, const char *fsid, const char *domain,
+		   const char *mnt)
+{
+	int p[2];
+
+	memset(m, 0, sizeof(*m));
+	m->pid = -1;
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	m->pid = fork();
+	if (m->pid < 0)
+		return -errno;
+	if (m->pid == 0) {
+		int ret;
+
+		/* the daemon's fds must not outlive it in the mounter */
+		for (int i = 3; i < 1024; i++)
+			if (i != p[1])
+				close(i);
+		ret = od_mount(fsid, domain, mnt);
+		if (write(p[1], &ret, sizeof(ret)) != sizeof(ret))
+			_exit(2);
+		_exit(0);
+	}
+	close(p[1]);
+	m->pipe = p[0];
+	return 0;
+}
+
+int od_mount_wait(struct od_mounter *m, int timeout_ms)
+{
+	struct pollfd p = { .fd = m->pipe, .events = POLLIN };
+
+	if (m->pid <= 0)
+		return -ECHILD;
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return -ETIMEDOUT;
+	if (read(m->pipe, &m->result, sizeof(m->result)) != sizeof(m->result))
+		m->result = -EPIPE;	/* the mounter died without a result */
+	close(m->pipe);
+	waitpid(m->pid, NULL, 0);
+	m->pid = -1;
+	return 0;
+}
+
+void od_mount_kill(struct od_mounter *m)
+{
+	if (m->pid <= 0)
+		return;
+	kill(m->pid, SIGKILL);
+	waitpid(m->pid, NULL, 0);
+	close(m->pipe);
+	m->pid = -1;
+}
+
+/*
+ * Data-plane and stress helpers (appended; the head of the file is shared).
+ */
+int od_mount_opts(const char *mnt, const char *fmt, ...)
+{
+	char opts[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(opts, sizeof(opts), fmt, ap);
+	va_end(ap);
+	if (mkdir(mnt, 0755) && errno != EEXIST)
+		return -errno;
+	return mount("none", mnt, "erofs", MS_RDONLY, opts) ? -errno : 0;
+}
+
+int od_image_devices(const char *image, char (*names)[OD_KEY_MAX], int max)
+{
+	struct od_manifest_entry *e;
+	char manifest[PATH_MAX];
+	int n;
+
+	/* fixtures/build.sh lists an image's extra blobs in device order */
+	snprintf(manifest, sizeof(manifest), "%s.devices", image);
+	n = od_manifest_load(manifest, &e);
+	if (n == -ENOENT)
+		return 0;
+	if (n < 0)
+		return n;
+	if (n > max)
+		n = max;
+	for (int i = 0; i < n; i++)
+		snprintf(names[i], OD_KEY_MAX, "%s", e[i].path);
+	free(e);
+	return n;
+}
+
+int od_mount_image(const char *image, const char *domain, const char *mnt)
+{
+	char devs[8][OD_KEY_MAX], opts[1024];
+	int n = od_image_devices(image, devs, 8), len;
+
+	if (n < 0)
+		return n;
+	/*
+	 * mkfs.erofs 1.5 leaves the device tags empty: each extra blob is
+	 * named by a device= option, and that name is its cookie key.
+	 */
+	len = snprintf(opts, sizeof(opts), "fsid=%s", image);
+	for (int i = 0; i < n; i++)
+		len += snprintf(opts + len, sizeof(opts) - len, ",device=%s", devs[i]);
+	if (domain)
+		snprintf(opts + len, sizeof(opts) - len, ",domain_id=%s", domain);
+	return od_mount_opts(mnt, "%s", opts);
+}
+
+int od_open_as(struct od_daemon *d, struct od_record *m, const char *blob,
+	       off_t size)
+{
+	char path[PATH_MAX];
+	struct od_object *o;
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", OD_BLOB_DIR, blob ?: m->cookie_key);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		od_fail(d, "OPEN %u: no blob %s", m->msg_id, path);
+		if (fd >= 0)
+			close(fd);
+		return od_store_reply(d, m, od_copen(d, m->msg_id, -ENOENT));
+	}
+	pthread_mutex_lock(&d->lock);
+	if (d->nobj == OD_MAX_OBJECTS) {
+		pthread_mutex_unlock(&d->lock);
+		close(fd);
+		od_fail(d, "more than %d objects", OD_MAX_OBJECTS);
+		return od_store_reply(d, m, od_copen(d, m->msg_id, -ENOSPC));
+	}
+	o = &d->obj[d->nobj];
+	o->object_id = m->object_id;
+	o->anon_fd = m->anon_fd;
+	o->blob_fd = fd;
+	/* od_write() serves up to the size reported, padding its last block */
+	o->size = size < 0 ? st.st_size : size;
+	snprintf(o->key, sizeof(o->key), "%s", m->cookie_key);
+	d->nobj++;
+	pthread_mutex_unlock(&d->lock);
+	return od_store_reply(d, m, od_copen(d, m->msg_id, o->size));
+}
+
+int od_pending(struct od_daemon *d, uint32_t opcode, struct od_record **out,
+	       int max)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&d->lock);
+	for (int i = 0; i < d->nrec && n < max; i++)
+		if (d->rec[i].opcode == opcode && !d->rec[i].answered)
+			out[n++] = &d->rec[i];
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}
+
+/* One 64-byte line of fixtures/gen-tree.sh: "%-63s\n" of "<path>@<offset>". */
+static void od_tree_line(const char *path, off_t start, char line[80])
+{
+	char text[PATH_MAX + 32];
+
+	snprintf(text, sizeof(text), "%s@%lld", path, (long long)start);
+	snprintf(line, 80, "%-63.63s\n", text);
+}
+
+void od_tree_fill(const char *path, off_t off, size_t len, char *out)
+{
+	char line[80];
+
+	for (size_t done = 0; done < len;) {
+		off_t pos = off + done, start = pos - pos % 64;
+		size_t n = 64 - (pos - start);
+
+		if (n > len - done)
+			n = len - done;
+		od_tree_line(path, start, line);
+		memcpy(out + done, line + (pos - start), n);
+		done += n;
+	}
+}
+
+void od_tree_sha256(const char *path, off_t off, size_t len, char out[65])
+{
+	struct sha256_ctx c;
+	char buf[4096];
+
+	sha256_init(&c);
+	for (size_t done = 0; done < len;) {
+		size_t n = len - done > sizeof(buf) ? sizeof(buf) : len - done;
+
+		od_tree_fill(path, off + done, n, buf);
+		sha256_update(&c, buf, n);
+		done += n;
+	}
+	sha256_hex(&c, out);
+}
+
+uint64_t od_rand(uint64_t *state)
+{
+	/* splitmix64: tiny, and the same sequence on every libc */
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+uint64_t od_seed(void)
+{
+	const char *s = getenv("ODS_SEED");
+
+	if (s && *s)
+		return strtoull(s, NULL, 0);
+	return (uint64_t)od_now_ms() ^ ((uint64_t)getpid() << 32);
+}
+
+/* A pool thread: the daemon loop, with the pool's own wake pipe. */
+static void *od_pool_loop(void *arg)
+{
+	struct od_pool *p = arg;
+	struct od_daemon *d = p->d;
+
+	for (;;) {
+		struct pollfd pf[2] = {
+			{ .fd = d->dev, .events = POLLIN },
+			{ .fd = p->wake[0], .events = POLLIN },
+		};
+		struct od_record *m;
+		enum od_action act = OD_REPLY;
+
+		if (poll(pf, 2, 1000) < 0 && errno != EINTR) {
+			od_fail(d, "pool poll: %s", strerror(errno));
+			break;
+		}
+		if (pf[1].revents)
+			break;
+		if (!(pf[0].revents & POLLIN))
+			continue;
+		/* another thread may have taken it: read() then returns 0 */
+		if (od_next(d, &m, 0))
+			continue;
+		if (d->script)
+			act = d->script(d, m, d->script_arg);
+		if (act == OD_REPLY)
+			od_reply(d, m);
+	}
+	return NULL;
+}
+
+int od_pool_start(struct od_pool *p, struct od_daemon *d, int n)
+{
+	memset(p, 0, sizeof(*p));
+	p->d = d;
+	if (n > OD_POOL_MAX)
+		return -EINVAL;
+	if (pipe2(p->wake, O_CLOEXEC))
+		return -errno;
+	for (; p->n < n; p->n++)
+		if (pthread_create(&p->t[p->n], NULL, od_pool_loop, p))
+			return -EAGAIN;
+	return 0;
+}
+
+void od_pool_stop(struct od_pool *p)
+{
+	if (!p->d)
+		return;
+	/* the pipe stays readable once written: every thread sees it */
+	if (p->n && write(p->wake[1], "q", 1) != 1)
+		for (int i = 0; i < p->n; i++)
+			pthread_cancel(p->t[i]);
+	for (int i = 0; i < p->n; i++)
+		pthread_join(p->t[i], NULL);
+	close(p->wake[0]);
+	close(p->wake[1]);
+	p->d = NULL;
+	p->n = 0;
+}
+
+/*
+ * Fault injection helpers (appended; the head of the file is shared).
+ */
+#include <ftw.h>
+
+static int od_write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		ret = -errno ?: -EIO;
+	close(fd);
+	return ret;
+}
+
+const char *od_fault_missing(void)
+{
+	if (access("/proc/thread-self/fail-nth", W_OK))
+		return "needs CONFIG_FAULT_INJECTION (run with --flavour debug)";
+	if (access(OD_FAULT_DEBUGFS "/failslab/probability", W_OK))
+		return "needs CONFIG_FAILSLAB and CONFIG_FAULT_INJECTION_DEBUG_FS (run with --flavour debug)";
+	if (access(OD_FAULT_DEBUGFS "/fail_page_alloc/probability", W_OK))
+		return "needs CONFIG_FAIL_PAGE_ALLOC and CONFIG_FAULT_INJECTION_DEBUG_FS (run with --flavour debug)";
+	return NULL;
+}
+
+int od_fault_set(const char *attr, const char *knob, const char *fmt, ...)
+{
+	char path[PATH_MAX], val[64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	snprintf(path, sizeof(path), OD_FAULT_DEBUGFS "/%s/%s", attr, knob);
+	return od_write_file(path, val);
+}
+
+int od_fault_reset(void)
+{
+	static const char *const attrs[] = { "failslab", "fail_page_alloc" };
+	int ret = 0;
+
+	/* lib/fault-inject.c's FAULT_ATTR_INITIALIZER and mm/'s own defaults */
+	for (int i = 0; i < 2; i++) {
+		const char *a = attrs[i];
+
+		ret = od_fault_set(a, "probability", "0") ?: ret;
+		ret = od_fault_set(a, "interval", "1") ?: ret;
+		ret = od_fault_set(a, "times", "1") ?: ret;
+		ret = od_fault_set(a, "space", "0") ?: ret;
+		ret = od_fault_set(a, "verbose", "2") ?: ret;
+		ret = od_fault_set(a, "task-filter", "N") ?: ret;
+		ret = od_fault_set(a, "ignore-gfp-wait", "Y") ?: ret;
+	}
+	ret = od_fault_set("failslab", "cache-filter", "N") ?: ret;
+	ret = od_fault_set("fail_page_alloc", "ignore-gfp-highmem", "Y") ?: ret;
+	ret = od_fault_set("fail_page_alloc", "min-order", "1") ?: ret;
+	return ret;
+}
+
+int od_make_it_fail(int on)
+{
+	int ret = -ENOMEM;
+
+	/* with make-it-fail already set, setting it back may itself fail */
+	for (int i = 0; i < 1000 && ret == -ENOMEM; i++)
+		ret = od_write_file("/proc/thread-self/make-it-fail", on ? "1" : "0");
+	return ret;
+}
+
+int od_fail_nth_open(void)
+{
+	int fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int od_fail_nth_arm(int fd, unsigned int n)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%u", n);
+
+	return pwrite(fd, buf, len, 0) == len ? 0 : -errno;
+}
+
+int od_fail_nth_left(int fd)
+{
+	char buf[16] = { 0 };
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	int err = errno;
+
+	od_fail_nth_arm(fd, 0);
+	return n <= 0 ? -(err ?: EIO) : atoi(buf);
+}
+
+int od_read_msg(struct od_daemon *d, struct od_record **out)
+{
+	char buf[CACHEFILES_MSG_MAX_SIZE + 64];
+	ssize_t n = read(d->dev, buf, sizeof(buf));
+
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ENOMSG;
+	*out = od_record_msg(d, buf, n);
+	return *out ? 0 : -ENOSPC;
+}
+
+int od_object_add(struct od_daemon *d, struct od_record *m, const char *blob,
+		  off_t size)
+{
+	char path[PATH_MAX];
+	struct od_object *o;
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", OD_BLOB_DIR, blob ?: m->cookie_key);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return -errno;
+	}
+	pthread_mutex_lock(&d->lock);
+	if (d->nobj == OD_MAX_OBJECTS) {
+		pthread_mutex_unlock(&d->lock);
+		close(fd);
+		return -ENOSPC;
+	}
+	o = &d->obj[d->nobj];
+	o->object_id = m->object_id;
+	o->anon_fd = m->anon_fd;
+	o->blob_fd = fd;
+	o->size = size < 0 ? st.st_size : size;
+	snprintf(o->key, sizeof(o->key), "%s", m->cookie_key);
+	d->nobj++;
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+static int od_rm_one(const char *path, const struct stat *st, int type,
+		     struct FTW *ftw)
+{
+	return (type == FTW_DP ? rmdir(path) : unlink(path)) ? errno : 0;
+}
+
+int od_rm_tree(const char *dir)
+{
+	/* nftw() returns -1 for its own failures, else what od_rm_one() did */
+	int ret = nftw(dir, od_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+
+	return ret == -1 ? -errno : -ret;
+}
+
+int od_wait_blocked(pid_t tid, int timeout_ms)
+{
+	long deadline = od_now_ms() + timeout_ms;
+	char path[64], buf[512], *state;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", tid);
+	for (;;) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
+			return -ESRCH;
+		buf[n] = 0;
+		/* "pid (comm) S ...": comm may hold anything, so look past its ')' */
+		state = strrchr(buf, ')');
+		if (state && state[1] == ' ' && state[2] == 'D')
+			return 0;
+		if (od_now_ms() > deadline)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+}
+
+/*
+ * Holding READs without racing the daemon thread: the script decides under
+ * the holder's lock, so once od_holder_set(h, 0) returns, every READ it held
+ * is in h->held and no other will be added.
+ */
+void od_holder_init(struct od_holder *h)
+{
+	memset(h, 0, sizeof(*h));
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->cond, NULL);
+}
+
+enum od_action od_hold_reads(struct od_daemon *d, struct od_record *m, void *arg)
+{
+	struct od_holder *h = arg;
+	enum od_action act = OD_REPLY;
+
+	if (m->opcode != CACHEFILES_OP_READ)
+		return OD_REPLY;
+	pthread_mutex_lock(&h->lock);
+	if (h->hold && h->n < OD_HOLD_MAX) {
+		h->held[h->n++] = m;
+		pthread_cond_broadcast(&h->cond);
+		act = OD_HOLD;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return act;
+}
+
+void od_holder_set(struct od_holder *h, int hold)
+{
+	pthread_mutex_lock(&h->lock);
+	h->hold = hold;
+	pthread_mutex_unlock(&h->lock);
+}
+
+int od_holder_wait(struct od_holder *h, int n, int timeout_ms)
+{
+	struct timespec until;
+	int ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&h->lock);
+	while (h->n < n && ret != ETIMEDOUT)
+		ret = pthread_cond_timedwait(&h->cond, &h->lock, &until);
+	ret = h->n >= n ? 0 : -ETIMEDOUT;
+	pthread_mutex_unlock(&h->lock);
+	return ret;
+}
+
+int od_holder_take(struct od_holder *h, struct od_record **out, int max)
+{
+	int n;
+
+	pthread_mutex_lock(&h->lock);
+	n = h->n < max ? h->n : max;
+	memcpy(out, h->held, n * sizeof(*out));
+	memmove(h->held, h->held + n, (h->n - n) * sizeof(*out));
+	h->n -= n;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+int od_check_image(const char *mnt, const char *fixture, int timeout_ms,
+		   char *bad, size_t len)
+{
+	struct { int ret; char path[256]; } res = { -EPIPE, "" };
+	struct od_manifest_entry *files;
+	struct pollfd p = { .events = POLLIN };
+	int n = od_manifest_load(fixture, &files), pipefd[2];
+	pid_t pid;
+
+	if (n <= 0)
+		return n ?: -ENOENT;
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		free(files);
+		return -errno;
+	}
+	pid = fork();
+	if (pid < 0) {
+		free(files);
+		return -errno;
+	}
+	if (pid == 0) {
+		/* the daemon's fds must not outlive it in here */
+		for (int i = 3; i < 1024; i++)
+			if (i != pipefd[1])
+				close(i);
+		res.ret = 0;
+		for (int i = 0; i < n && !res.ret; i++) {
+			char path[PATH_MAX * 2], sha[65];
+
+			snprintf(path, sizeof(path), "%s/%s", mnt, files[i].path);
+			res.ret = od_sha256_file(path, sha);
+			if (!res.ret && strcmp(sha, files[i].sha256))
+				res.ret = -EILSEQ;
+			if (res.ret)
+				snprintf(res.path, sizeof(res.path), "%s", path);
+		}
+		_exit(write(pipefd[1], &res, sizeof(res)) == sizeof(res) ? 0 : 2);
+	}
+	free(files);
+	close(pipefd[1]);
+	p.fd = pipefd[0];
+	if (poll(&p, 1, timeout_ms) <= 0) {
+		kill(pid, SIGKILL);
+		res.ret = -ETIMEDOUT;
+	} else if (read(pipefd[0], &res, sizeof(res)) != sizeof(res)) {
+		res.ret = -EPIPE;
+	}
+	waitpid(pid, NULL, 0);
+	close(pipefd[0]);
+	if (bad && len)
+		snprintf(bad, len, "%s", res.path);
+	return res.ret;
+}
+
+int od_wait_answered(struct od_daemon *d, uint32_t opcode, int timeout_ms)
+{
+	struct timespec until;
+	int left, ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&d->lock);
+	for (;;) {
+		left = 0;
+		for (int i = 0; i < d->nrec; i++)
+			left += d->rec[i].opcode == opcode && !d->rec[i].answered;
+		if (!left || ret == ETIMEDOUT)
+			break;
+		ret = pthread_cond_timedwait(&d->cond, &d->lock, &until);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return left ? -ETIMEDOUT : 0;
+}
+
+int od_answered(struct od_daemon *d, struct od_record *m, int ret)
+{
+	return od_store_reply(d, m, ret);
+}

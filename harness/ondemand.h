@@ -147,4 +147,141 @@ bool od_kernel_has_restore(struct od_daemon *d);
 
 long od_now_ms(void);
 
+/*
+ * Failover and lifecycle helpers.
+ */
+/* Until /dev/cachefiles opens again (the last cache fully released): 0 or -errno. */
+int od_wait_dev_free(int timeout_ms);
+/* Kernel log lines holding needle, since the runner last cleared the log. */
+int od_klog_count(const char *needle);
+
+/*
+ * A mount in its own process, so that a test can answer the mount's OPEN
+ * by hand, or kill the mounter while its OPEN is pending.
+ */
+struct od_mounter {
+	pid_t pid;
+	int pipe;
+	int result;	/* 0 or -errno from mount(2); -EPIPE if it died */
+};
+int od_mount_start(struct od_mounter *m, const char *fsid, const char *domain,
+		   const char *mnt);
+int od_mount_wait(struct od_mounter *m, int timeout_ms);	/* -ETIMEDOUT */
+void od_mount_kill(struct od_mounter *m);
+
+/*
+ * Data-plane and stress helpers.
+ */
+/* mount(2) EROFS with these options, creating mnt. 0 or -errno. */
+int od_mount_opts(const char *mnt, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The extra blobs of a multi-device image, in device order: count or -errno. */
+int od_image_devices(const char *image, char (*names)[OD_KEY_MAX], int max);
+/* Mount a fixture image: fsid, a device= per extra blob, optional domain. */
+int od_mount_image(const char *image, const char *domain, const char *mnt);
+/*
+ * Answer an OPEN from another blob (NULL: the one the cookie key names),
+ * reporting size to copen (negative: the blob's own). od_write() then
+ * serves up to that size and pads the last block.
+ */
+int od_open_as(struct od_daemon *d, struct od_record *m, const char *blob,
+	       off_t size);
+/* Records of an opcode not answered yet (e.g. held), in arrival order. */
+int od_pending(struct od_daemon *d, uint32_t opcode, struct od_record **out,
+	       int max);
+/* The bytes fixtures/gen-tree.sh puts at [off, off + len) of a fixture file. */
+void od_tree_fill(const char *path, off_t off, size_t len, char *out);
+void od_tree_sha256(const char *path, off_t off, size_t len, char out[65]);
+/* A seeded PRNG (splitmix64); the seed comes from ODS_SEED, else the clock. */
+uint64_t od_rand(uint64_t *state);
+uint64_t od_seed(void);
+
+/*
+ * More daemon threads on one daemon: each reads /dev/cachefiles and answers
+ * through the daemon's script, concurrently with the others. Stop the pool
+ * before od_teardown().
+ */
+#define OD_POOL_MAX	16
+struct od_pool {
+	struct od_daemon *d;
+	int n;
+	int wake[2];
+	pthread_t t[OD_POOL_MAX];
+};
+int od_pool_start(struct od_pool *p, struct od_daemon *d, int n);
+void od_pool_stop(struct od_pool *p);
+
+/*
+ * Fault injection (the debug flavour: CONFIG_FAULT_INJECTION, FAILSLAB,
+ * FAIL_PAGE_ALLOC, FAULT_INJECTION_DEBUG_FS).  The debugfs attributes are
+ * "failslab" and "fail_page_alloc"; fail-nth and make-it-fail are per task.
+ */
+#define OD_FAULT_DEBUGFS	"/sys/kernel/debug"
+/* NULL if fail-nth and both debugfs attributes are there, else what is missing. */
+const char *od_fault_missing(void);
+/* Write to <debugfs>/<attr>/<knob>: 0 or -errno. */
+int od_fault_set(const char *attr, const char *knob, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Both attributes back to the kernel's defaults: nothing injected any more. */
+int od_fault_reset(void);
+/* The calling thread's make-it-fail (task-filter); retried while it fails. */
+int od_make_it_fail(int on);
+/*
+ * The calling thread's fail-nth: open it once (the fd stays bound to this
+ * thread), arm it right before the syscall under test, read what is left of
+ * n right after (0: the n-th allocation was failed); reading disarms it.
+ */
+int od_fail_nth_open(void);
+int od_fail_nth_arm(int fd, unsigned int n);
+int od_fail_nth_left(int fd);
+/* Exactly one read() of /dev/cachefiles: 0 and the record, -ENOMSG if none. */
+int od_read_msg(struct od_daemon *d, struct od_record **m);
+/* Register an OPEN's anon fd and blob like od_open_as(), without the copen. */
+int od_object_add(struct od_daemon *d, struct od_record *m, const char *blob,
+		  off_t size);
+/* rm -rf dir: 0 or -errno. */
+int od_rm_tree(const char *dir);
+/*
+ * Until task tid sleeps uninterruptibly (state D), i.e. it has reached a
+ * kernel wait such as fscache's for a cookie: 0, or -ETIMEDOUT.  Lets a
+ * script answer a request only once the waiter it matters to is waiting.
+ */
+int od_wait_blocked(pid_t tid, int timeout_ms);
+
+/*
+ * A script that holds READs while told to, collecting them in arrival
+ * order for the test to answer (od_reply) in whatever order it likes;
+ * other requests, and READs while not holding, are answered as usual.
+ * Race-free against the daemon threads: after od_holder_set(h, 0) every
+ * held READ is in the holder, and no more will be.
+ */
+#define OD_HOLD_MAX	64
+struct od_holder {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int hold;
+	struct od_record *held[OD_HOLD_MAX];
+	int n;
+};
+void od_holder_init(struct od_holder *h);
+enum od_action od_hold_reads(struct od_daemon *d, struct od_record *m, void *arg);
+void od_holder_set(struct od_holder *h, int hold);
+int od_holder_wait(struct od_holder *h, int n, int timeout_ms);	/* n held, or -ETIMEDOUT */
+int od_holder_take(struct od_holder *h, struct od_record **out, int max);
+/*
+ * Read every file of a fixture image under mnt in one child process, against
+ * its manifest: 0, the first failing read's -errno, -EILSEQ for wrong bytes,
+ * or -ETIMEDOUT (the child is killed).  The culprit's path goes to bad.
+ */
+int od_check_image(const char *mnt, const char *fixture, int timeout_ms,
+		   char *bad, size_t len);
+
+/*
+ * Until every record of an opcode is answered: 0, or -ETIMEDOUT.  A reader
+ * may finish before the daemon thread has noted its answer.
+ */
+int od_wait_answered(struct od_daemon *d, uint32_t opcode, int timeout_ms);
+/* A script that answered a request itself notes it (and wakes waiters). */
+int od_answered(struct od_daemon *d, struct od_record *m, int ret);
+
 #endif

@@ -90,4 +90,374 @@ TEST_F(anonclose, with_read_pending)
 	EXPECT_STREQ("", d->error);
 }
 
+/*
+ * C2. The daemon closes the anon fd of an OPEN before it sends copen.  The
+ * copen itself is accepted (the id names a pending OPEN), but the kernel
+ * sees the object closed and fails the OPEN with EBADFD.  The mount only
+ * sees the failed lookup.  On a cold cache the lookup is creating the
+ * cache file (cookie CREATING), which lets the superblock read past
+ * fscache_begin_operation() to wait for the file: it finds none and EROFS
+ * fails the read with EIO.  On a warm cache the read waits in
+ * fscache_begin_operation() and gets ENOBUFS for the failed cookie.  The
+ * script answers only once the mount sleeps, so that the order is fixed.
+ * No CLOSE may follow for an object that was never open, and the cache
+ * must stay usable and release everything at the end.
+ */
+FIXTURE(anonearly) {
+	struct ods_env e;
+};
+
+FIXTURE_VARIANT(anonearly) {
+	bool warm;	/* the blob's cache file exists already */
+	int mount;	/* what the mount must fail with */
+};
+
+FIXTURE_VARIANT_ADD(anonearly, cold) { .warm = false, .mount = -EIO };
+FIXTURE_VARIANT_ADD(anonearly, warm) { .warm = true, .mount = -ENOBUFS };
+
+FIXTURE_SETUP(anonearly)
+{
+	ASSERT_EQ(0, ods_up(&self->e));
+	if (!variant->warm)
+		return;
+	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, od_wait_count(&self->e.d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
+}
+
+FIXTURE_TEARDOWN(anonearly)
+{
+	ods_down(&self->e);
+}
+
+/* Bounded wait for a flag the daemon thread sets. */
+static int wait_flag(volatile bool *flag)
+{
+	long deadline = od_now_ms() + OD_WAIT_MS;
+
+	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE)) {
+		if (od_now_ms() > deadline)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	return 0;
+}
+
+struct early_copen {
+	volatile bool done;	/* the script has answered */
+	int copen;	/* what the copen write returned */
+	int opens;
+	int blocked;	/* did the mount (main thread) wait for the OPEN */
+};
+
+static enum od_action close_then_copen(struct od_daemon *d, struct od_record *m,
+				       void *arg)
+{
+	struct early_copen *st = arg;
+
+	if (m->opcode != CACHEFILES_OP_OPEN)
+		return OD_REPLY;
+	st->opens++;
+	st->blocked = od_wait_blocked(getpid(), OD_WAIT_MS);	/* the mount */
+	close(m->anon_fd);
+	st->copen = od_copen(d, m->msg_id, od_blob_size(m->cookie_key));
+	m->reply = st->copen;
+	m->answered = true;
+	__atomic_store_n(&st->done, true, __ATOMIC_RELEASE);
+	return OD_DONE;
+}
+
+TEST_F(anonearly, close_before_copen)
+{
+	struct od_daemon *d = &self->e.d;
+	struct early_copen st = { .copen = 1 };
+	int opens = od_count(d, CACHEFILES_OP_OPEN);
+	int closes = od_count(d, CACHEFILES_OP_CLOSE);
+	struct od_record *open, *close;
+	char sha[65];
+
+	od_set_script(d, close_then_copen, &st);
+	EXPECT_EQ(variant->mount, ods_mount(&self->e, "plain"))
+		TH_LOG("the mount must fail when its OPEN's anon fd was closed");
+	/* the mount may return before the daemon's copen write does */
+	ASSERT_EQ(0, wait_flag(&st.done)) TH_LOG("the daemon never answered");
+	EXPECT_EQ(1, st.opens);
+	EXPECT_EQ(0, st.copen) TH_LOG("copen of a pending OPEN is accepted");
+	EXPECT_EQ(0, st.blocked) TH_LOG("the mount did not wait for its OPEN");
+
+	/* a well-behaved daemon then mounts the same blob on the same cache */
+	od_set_script(d, NULL, NULL);
+	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "block-plus-1"), sha));
+	EXPECT_STREQ(manifest_sha(_metadata, "plain", "block-plus-1"), sha);
+	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, closes + 1, OD_WAIT_MS));
+	ASSERT_EQ(opens + 2, od_count(d, CACHEFILES_OP_OPEN));
+	open = od_find(d, CACHEFILES_OP_OPEN, opens + 1);
+	close = od_find(d, CACHEFILES_OP_CLOSE, closes);
+	EXPECT_EQ(open->object_id, close->object_id)
+		TH_LOG("CLOSE for object %u, which never opened", close->object_id);
+	EXPECT_EQ(closes + 1, od_count(d, CACHEFILES_OP_CLOSE));
+	EXPECT_STREQ("", d->error);
+
+	/* nothing pins the cache once the daemon lets go of it */
+	od_teardown(d);
+	EXPECT_EQ(0, od_wait_dev_free(OD_WAIT_MS))
+		TH_LOG("/dev/cachefiles still busy: the failed OPEN leaked a pin");
+}
+
+/*
+ * C3. The daemon keeps the anon fd after CLOSE (umount withdrew the
+ * object).  The object's cache file is gone, so writes and seeks through
+ * the stale fd fail with ENOBUFS instead of touching freed state.  The
+ * withdrawal runs in a worker after the CLOSE was read, hence the bounded
+ * retry.
+ */
+enum gone_op { GONE_PWRITE, GONE_LSEEK };
+
+FIXTURE(anongone) {
+	struct ods_env e;
+	int object_id;
+};
+
+FIXTURE_VARIANT(anongone) {
+	enum gone_op op;
+};
+
+FIXTURE_VARIANT_ADD(anongone, pwrite) { .op = GONE_PWRITE };
+FIXTURE_VARIANT_ADD(anongone, lseek) { .op = GONE_LSEEK };
+
+static enum od_action keep_anon_fd(struct od_daemon *d, struct od_record *m,
+				   void *arg)
+{
+	return m->opcode == CACHEFILES_OP_CLOSE ? OD_DONE : OD_REPLY;
+}
+
+FIXTURE_SETUP(anongone)
+{
+	char sha[65];
+
+	ASSERT_EQ(0, ods_up(&self->e));
+	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "odd-tail"), sha));
+	self->object_id = od_find(&self->e.d, CACHEFILES_OP_OPEN, 0)->object_id;
+	od_set_script(&self->e.d, keep_anon_fd, NULL);
+}
+
+FIXTURE_TEARDOWN(anongone)
+{
+	ods_down(&self->e);
+}
+
+static int gone_try(struct od_daemon *d, int object_id, enum gone_op op)
+{
+	struct od_object *o = od_object(d, object_id);
+
+	if (op == GONE_PWRITE)	/* the blob's own first block: harmless */
+		return od_write(d, object_id, 0, OD_BLOCK);
+	return lseek(o->anon_fd, 0, SEEK_DATA) < 0 ? -errno : 0;
+}
+
+TEST_F(anongone, stale_fd_enobufs)
+{
+	struct od_daemon *d = &self->e.d;
+	long deadline;
+	int ret;
+
+	ASSERT_EQ(0, gone_try(d, self->object_id, variant->op))
+		TH_LOG("the anon fd does not work while the object lives");
+	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
+	ASSERT_LE(0, od_object(d, self->object_id)->anon_fd);
+
+	deadline = od_now_ms() + OD_WAIT_MS;
+	do {
+		ret = gone_try(d, self->object_id, variant->op);
+		if (ret != -ENOBUFS)
+			usleep(10000);
+	} while (ret == 0 && od_now_ms() < deadline);
+	EXPECT_EQ(-ENOBUFS, ret) TH_LOG("%s through the stale anon fd: %s",
+		variant->op == GONE_PWRITE ? "pwrite" : "lseek", strerror(-ret));
+
+	/* closing the stale fd releases the object and the cache */
+	EXPECT_EQ(0, od_close_anon(d, self->object_id));
+	od_teardown(d);
+	EXPECT_EQ(0, od_wait_dev_free(OD_WAIT_MS));
+}
+
+/*
+ * C4. The anon fd goes away while the mount stays in use, with the daemon
+ * otherwise correct.  Every later read must end: with failover, each miss
+ * reopens the object (a new OPEN of the same cookie) and succeeds; on 5.19
+ * every miss fails with EIO.  "each" closes the newest anon fd again
+ * before every file, so the object is reopened over and over.
+ */
+FIXTURE(anonreopen) {
+	struct ods_env e;
+	struct od_manifest_entry *files;
+	int nfiles;
+	struct od_reader r;
+	bool failover;
+};
+
+FIXTURE_VARIANT(anonreopen) {
+	const char *fixture;
+	bool each;
+};
+
+FIXTURE_VARIANT_ADD(anonreopen, plain_once) { .fixture = "plain" };
+FIXTURE_VARIANT_ADD(anonreopen, plain_each) { .fixture = "plain", .each = true };
+FIXTURE_VARIANT_ADD(anonreopen, inline_each) { .fixture = "inline", .each = true };
+
+FIXTURE_SETUP(anonreopen)
+{
+	self->nfiles = od_manifest_load(variant->fixture, &self->files);
+	ASSERT_LT(0, self->nfiles);
+	ASSERT_EQ(0, ods_up(&self->e));
+	ASSERT_EQ(0, ods_mount(&self->e, variant->fixture));
+	self->failover = od_kernel_has_restore(&self->e.d);
+	TH_LOG("expecting %s semantics", self->failover ?
+	       "failover (reopen with a new OPEN)" : "5.19 (misses fail with EIO)");
+}
+
+FIXTURE_TEARDOWN(anonreopen)
+{
+	od_reader_kill(&self->r);
+	ods_down(&self->e);
+	free(self->files);
+}
+
+/* Close the anon fd of the newest OPEN; false if it is closed already. */
+static bool close_newest(struct od_daemon *d)
+{
+	int n = od_count(d, CACHEFILES_OP_OPEN);
+	struct od_record *m = od_find(d, CACHEFILES_OP_OPEN, n - 1);
+
+	return m && od_close_anon(d, m->object_id) == 0;
+}
+
+TEST_F(anonreopen, reads_end_after_close)
+{
+	struct od_daemon *d = &self->e.d;
+	int opens = od_count(d, CACHEFILES_OP_OPEN), closes = 0, eio = 0;
+	struct od_record *first = od_find(d, CACHEFILES_OP_OPEN, 0), *m;
+	bool newest_closed;
+
+	closes += close_newest(d);
+	for (int i = 0; i < self->nfiles; i++) {
+		const char *path = self->files[i].path;
+
+		if (variant->each && i)
+			closes += close_newest(d);
+		ASSERT_EQ(0, od_reader_start(&self->r, ods_path(&self->e, path), 0, -1));
+		ASSERT_EQ(0, od_reader_wait(&self->r, OD_WAIT_MS))
+			TH_LOG("reading %s hangs after the anon fd was closed", path);
+		if (self->r.result == -EIO && !self->failover) {
+			eio++;
+			continue;
+		}
+		EXPECT_EQ(0, self->r.result) TH_LOG("%s: %s", path, strerror(-self->r.result));
+		EXPECT_STREQ(self->files[i].sha256, self->r.sha256) TH_LOG("%s differs", path);
+	}
+	EXPECT_STREQ("", d->error);
+	ASSERT_LT(0, closes);
+
+	if (!self->failover) {
+		EXPECT_EQ(opens, od_count(d, CACHEFILES_OP_OPEN)) TH_LOG("reopen on 5.19?");
+		EXPECT_LT(0, eio) TH_LOG("no read missed the cache: test proves nothing");
+		return;
+	}
+	/* one reopen per close, but for a last close that no miss followed */
+	m = od_find(d, CACHEFILES_OP_OPEN, od_count(d, CACHEFILES_OP_OPEN) - 1);
+	newest_closed = od_object(d, m->object_id) &&
+			od_object(d, m->object_id)->anon_fd < 0;
+	EXPECT_EQ(closes, od_count(d, CACHEFILES_OP_OPEN) - opens + newest_closed)
+		TH_LOG("%d closes, %d reopens", closes, od_count(d, CACHEFILES_OP_OPEN) - opens);
+	for (int i = opens; (m = od_find(d, CACHEFILES_OP_OPEN, i)); i++) {
+		EXPECT_STREQ(first->cookie_key, m->cookie_key);
+		EXPECT_STREQ(first->volume_key, m->volume_key);
+		EXPECT_NE(od_find(d, CACHEFILES_OP_OPEN, i - 1)->object_id, m->object_id);
+	}
+}
+
+/*
+ * C4, the daemon cannot serve the reopen (say the blob is gone): it answers
+ * the reopen OPEN with copen -EIO, keeping or (as it should) closing the
+ * new anon fd.  The reader must still end, with EIO: the daemon has no
+ * other way to fail a READ whose object has no anon fd.  (6.1.192: the READ
+ * never ends.  With the fd kept the object stays "reopening" and its READ
+ * is neither handed out nor failed; with it closed every daemon read turns
+ * the READ into yet another OPEN.  The reader waits until it is killed.)
+ */
+FIXTURE(reopenrefused) {
+	struct ods_env e;
+	struct od_reader r;
+	int first;		/* object id of the mount's OPEN */
+	int refused;		/* reopen OPENs refused */
+	bool close_fd;
+};
+
+FIXTURE_VARIANT(reopenrefused) {
+	bool close_fd;		/* close the refused OPEN's anon fd */
+};
+
+FIXTURE_VARIANT_ADD(reopenrefused, fd_kept) { .close_fd = false };
+FIXTURE_VARIANT_ADD(reopenrefused, fd_closed) { .close_fd = true };
+
+static enum od_action refuse_reopen(struct od_daemon *d, struct od_record *m,
+				    void *arg)
+{
+	FIXTURE_DATA(reopenrefused) *self = arg;
+
+	if (m->opcode != CACHEFILES_OP_OPEN)
+		return OD_REPLY;
+	self->refused++;
+	m->reply = od_copen(d, m->msg_id, -EIO);
+	m->answered = true;
+	if (self->close_fd)
+		close(m->anon_fd);
+	/* a daemon that backs off a little, not a busy loop */
+	usleep(50000);
+	return OD_DONE;
+}
+
+FIXTURE_SETUP(reopenrefused)
+{
+	struct stat st;
+
+	self->r.pid = -1;
+	self->close_fd = variant->close_fd;
+	ASSERT_EQ(0, ods_up(&self->e));
+	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, stat(ods_path(&self->e, "big-odd"), &st));
+	self->first = od_find(&self->e.d, CACHEFILES_OP_OPEN, 0)->object_id;
+	if (!od_kernel_has_restore(&self->e.d))
+		SKIP(return, "no reopen: 5.19 fails the READ at close (anonclose)");
+}
+
+FIXTURE_TEARDOWN(reopenrefused)
+{
+	od_reader_kill(&self->r);
+	/* the device must go first: umount cannot get past a stuck READ */
+	od_stop(&self->e.d);
+	od_close_dev(&self->e.d);
+	ods_down(&self->e);
+}
+
+TEST_F(reopenrefused, read_fails_not_hangs)
+{
+	struct od_daemon *d = &self->e.d;
+	int ret;
+
+	ASSERT_EQ(0, od_close_anon(d, self->first));
+	od_set_script(d, refuse_reopen, self);
+	ASSERT_EQ(0, od_reader_start(&self->r, ods_path(&self->e, "big-odd"), 0, -1));
+	ret = od_reader_wait(&self->r, OD_WAIT_MS);
+	TH_LOG("%d reopen OPENs refused while the reader waited", self->refused);
+	ASSERT_LT(0, self->refused) TH_LOG("the miss did not reopen the object");
+	ASSERT_EQ(0, ret) TH_LOG("the reader still waits %d ms after its reopen was refused",
+				 OD_WAIT_MS);
+	EXPECT_EQ(-EIO, self->r.result);
+}
+
 ODS_MAIN
