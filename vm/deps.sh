@@ -17,7 +17,8 @@ need=(
 	ccache:ccache file:file
 )
 [ "${1:-}" = check ] && need+=(bats:bats /usr/lib/bats/bats-support/load.bash:bats-support
-	/usr/lib/bats/bats-assert/load.bash:bats-assert xmllint:libxml2-utils)
+	/usr/lib/bats/bats-assert/load.bash:bats-assert xmllint:libxml2-utils
+	/usr/lib/python3/dist-packages/junitparser:python3-junitparser)
 
 missing=()
 for n in "${need[@]}"; do

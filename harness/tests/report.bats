@@ -149,3 +149,27 @@ ok 3 b.y.three"
 	assert_equal "$(cat "$R/tests/1-a.x.one/log")" "hello log"
 	assert_equal "$(cat "$R/tests/3-b.y.three/log")" "third"
 }
+
+@test "JUnit XML is accepted by a real JUnit parser (junitparser)" {
+	make_run "$R" "1..3
+ok 1 a.x.one
+# a.x.two: exit code 1
+not ok 2 a.x.two
+ok 3 b.y.three # SKIP needs <things> & more"
+	report --junit "$R/junit.xml"
+	run /usr/bin/python3 - "$R/junit.xml" <<'PY'
+import sys
+from junitparser import JUnitXml, Failure, Skipped
+xml = JUnitXml.fromfile(sys.argv[1])
+for suite in xml:
+    print("suite", suite.name, suite.tests, suite.failures, suite.skipped)
+    for case in suite:
+        kinds = [type(r).__name__ for r in case.result]
+        print("case", case.classname + "." + case.name, ",".join(kinds) or "passed", case.time)
+PY
+	assert_success
+	assert_line "suite ondemand-selftests 3 1 1"
+	assert_line --regexp "^case a.x.one passed "
+	assert_line --regexp "^case a.x.two Failure "
+	assert_line --regexp "^case b.y.three Skipped "
+}
