@@ -511,6 +511,42 @@ void od_sha256(const void *buf, size_t len, char out[65])
 	sha256_hex(&c, out);
 }
 
+/*
+ * fork() for readers and mounters: the child must not hold the daemon's
+ * fds (an anon fd "closed" by the daemon stays open in a child that still
+ * has a copy), so it closes all but @keep, and the parent returns only once
+ * it has: a test that closes an anon fd right after starting a reader
+ * closes it for real.
+ */
+static pid_t od_fork_clean(int keep)
+{
+	int sync[2];
+	pid_t pid;
+	char c;
+
+	if (pipe2(sync, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		for (int i = 3; i < 1024; i++)
+			if (i != keep && i != sync[1])
+				close(i);
+		if (write(sync[1], "r", 1) != 1)
+			_exit(2);
+		close(sync[1]);
+		return 0;
+	}
+	close(sync[1]);
+	if (pid > 0) {
+		struct pollfd p = { .fd = sync[0], .events = POLLIN };
+
+		if (poll(&p, 1, OD_WAIT_MS) <= 0 || read(sync[0], &c, 1) != 1)
+			pid = -1;
+	}
+	close(sync[0]);
+	return pid;
+}
+
 int od_reader_start(struct od_reader *r, const char *path, off_t off, off_t len)
 {
 	int p[2];
@@ -519,20 +555,15 @@ int od_reader_start(struct od_reader *r, const char *path, off_t off, off_t len)
 	r->pid = -1;
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
-	r->pid = fork();
+	r->pid = od_fork_clean(p[1]);
 	if (r->pid < 0)
-		return -errno;
+		return -errno ?: -EIO;
 	if (r->pid == 0) {
 		static char buf[1 << 16];
 		struct { int result; off_t bytes; char sha[65]; } res = { 0 };
 		struct sha256_ctx c;
-		int fd;
+		int fd = open(path, O_RDONLY);
 
-		/* the daemon's fds must not outlive it in the reader */
-		for (int i = 3; i < 1024; i++)
-			if (i != p[1])
-				close(i);
-		fd = open(path, O_RDONLY);
 		sha256_init(&c);
 		if (fd < 0) {
 			res.result = -errno;
@@ -681,17 +712,12 @@ int od_mount_start(struct od_mounter *m, const char *fsid, const char *domain,
 	m->pid = -1;
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
-	m->pid = fork();
+	m->pid = od_fork_clean(p[1]);
 	if (m->pid < 0)
-		return -errno;
+		return -errno ?: -EIO;
 	if (m->pid == 0) {
-		int ret;
+		int ret = od_mount(fsid, domain, mnt);
 
-		/* the daemon's fds must not outlive it in the mounter */
-		for (int i = 3; i < 1024; i++)
-			if (i != p[1])
-				close(i);
-		ret = od_mount(fsid, domain, mnt);
 		if (write(p[1], &ret, sizeof(ret)) != sizeof(ret))
 			_exit(2);
 		_exit(0);

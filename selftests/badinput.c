@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * E. Bad input from the daemon: malformed copen (E1), wrong
+ * READ_COMPLETE (E2), bad anon-fd writes (E3), junk commands (E4).
+ *
+ * Every case starts from the same world: "inline" mounted, one of its
+ * READs taken and held; "plain" being mounted, its OPEN taken and held.
+ * The junk is aimed at those two requests.  Each case checks the errno
+ * fs/cachefiles gives the junk, then what became of the requests: still
+ * answerable (the mount then succeeds and every byte reads right), or,
+ * where the source consumes the OPEN, failed cleanly.
+ */
+#include <sys/ioctl.h>
+
+#include "ods.h"
+
+enum after {
+	KEPT,		/* the OPEN is still pending: answering it works */
+	ANSWERED,	/* the junk answered the OPEN itself (a valid form) */
+	FAILED,		/* the junk consumed the OPEN: the mount fails */
+	DONE,		/* the test already answered it */
+};
+
+struct world {
+	struct ods_env e;
+	char mnt2[PATH_MAX];
+	struct od_reader r;		/* blocked in the held READ */
+	struct od_mounter mounter;	/* blocked in the held OPEN */
+	struct od_record *answered;	/* the OPEN of "inline" */
+	struct od_record *read;		/* held: a READ of "inline" */
+	struct od_record *open;		/* held: the OPEN of "plain" */
+};
+
+static const char *path2(struct world *w, const char *rel)
+{
+	static char p[PATH_MAX * 2];
+
+	snprintf(p, sizeof(p), "%s/%s", w->mnt2, rel);
+	return p;
+}
+
+static void world_up(struct __test_metadata *_metadata, struct world *w)
+{
+	struct od_daemon *d = &w->e.d;
+	struct stat st;
+
+	ASSERT_EQ(0, ods_up(&w->e));
+	snprintf(w->mnt2, sizeof(w->mnt2), "%s.2", w->e.mnt);
+	ASSERT_EQ(0, od_mount("inline", NULL, w->mnt2));
+	/* look it up now, so that the held READ is file data */
+	ASSERT_EQ(0, stat(path2(w, "big-odd"), &st));
+	w->answered = od_find(d, CACHEFILES_OP_OPEN, 0);
+	ASSERT_NE(NULL, w->answered);
+	od_stop(d);	/* from here the test answers by hand */
+
+	ASSERT_EQ(0, od_reader_start(&w->r, path2(w, "big-odd"), 0, -1));
+	ASSERT_EQ(0, od_next(d, &w->read, OD_WAIT_MS)) TH_LOG("the read sent no request");
+	ASSERT_EQ(CACHEFILES_OP_READ, w->read->opcode);
+
+	ASSERT_EQ(0, od_mount_start(&w->mounter, "plain", NULL, w->e.mnt));
+	ASSERT_EQ(0, od_next(d, &w->open, OD_WAIT_MS)) TH_LOG("the mount sent no OPEN");
+	ASSERT_EQ(CACHEFILES_OP_OPEN, w->open->opcode);
+}
+
+static void world_down(struct world *w)
+{
+	struct od_daemon *d = &w->e.d;
+
+	/*
+	 * A test that stopped half-way left requests held; the mounter then
+	 * sleeps uninterruptibly in fscache. Closing the device fails them.
+	 */
+	if (w->r.pid > 0 || w->mounter.pid > 0) {
+		od_stop(d);
+		od_close_dev(d);
+	}
+	od_reader_kill(&w->r);
+	od_mount_kill(&w->mounter);
+	/* umount needs a daemon to take the CLOSE */
+	od_set_script(d, NULL, NULL);
+	if (!d->running && d->dev >= 0)
+		od_start(d);
+	if (umount2(w->mnt2, 0))
+		umount2(w->mnt2, MNT_DETACH);
+	rmdir(w->mnt2);
+	ods_down(&w->e);
+}
+
+static void manifest_sha(const char *fixture, const char *path, char out[65])
+{
+	struct od_manifest_entry *m;
+	int n = od_manifest_load(fixture, &m);
+
+	out[0] = 0;
+	for (int i = 0; i < n; i++)
+		if (!strcmp(m[i].path, path))
+			memcpy(out, m[i].sha256, 65);
+	if (n > 0)
+		free(m);
+}
+
+static void check_files(struct __test_metadata *_metadata, const char *fixture,
+			const char *mnt)
+{
+	struct od_manifest_entry *m;
+	int n = od_manifest_load(fixture, &m);
+
+	ASSERT_LT(0, n);
+	for (int i = 0; i < n; i++) {
+		char path[PATH_MAX * 2], sha[65];
+
+		snprintf(path, sizeof(path), "%s/%s", mnt, m[i].path);
+		EXPECT_EQ(0, od_sha256_file(path, sha)) TH_LOG("reading %s", path);
+		EXPECT_STREQ(m[i].sha256, sha) TH_LOG("%s differs", path);
+	}
+	free(m);
+}
+
+/*
+ * A consumed OPEN fails the cookie's lookup, and the mount fails whatever
+ * errno the OPEN got: with EIO when its superblock read already waits in
+ * cachefiles_prepare_read() (erofs logs "failed to fscache prepare_read"),
+ * with ENOBUFS from fscache_begin_operation() if it comes later.
+ */
+static bool lookup_failed(int err)
+{
+	return err == -EIO || err == -ENOBUFS;
+}
+
+/*
+ * Answer whatever is still held, then let a correct daemon finish: the
+ * held requests must have survived the junk, and every reader gets the
+ * right bytes.
+ */
+static void aftermath(struct __test_metadata *_metadata, struct world *w,
+		      enum after after)
+{
+	struct od_daemon *d = &w->e.d;
+	off_t size = od_blob_size("plain");
+	char sha[65];
+
+	if (w->read)
+		EXPECT_EQ(0, od_reply(d, w->read))
+			TH_LOG("the held READ %u was completed or dropped by the junk",
+			       w->read->msg_id);
+	switch (after) {
+	case KEPT:
+		EXPECT_EQ(0, od_reply(d, w->open))
+			TH_LOG("the held OPEN %u did not survive the junk", w->open->msg_id);
+		break;
+	case ANSWERED:
+		/* track the object the junk opened; a second copen is refused */
+		EXPECT_EQ(-EINVAL, od_open_as(d, w->open, NULL, -1))
+			TH_LOG("the command did not answer OPEN %u", w->open->msg_id);
+		break;
+	case FAILED:
+		EXPECT_EQ(-EINVAL, od_copen(d, w->open->msg_id, size))
+			TH_LOG("the junk did not consume OPEN %u", w->open->msg_id);
+		close(w->open->anon_fd);
+		break;
+	case DONE:
+		break;
+	}
+	ASSERT_EQ(0, od_start(d));
+
+	ASSERT_EQ(0, od_mount_wait(&w->mounter, OD_WAIT_MS)) TH_LOG("the mount hangs");
+	EXPECT_TRUE(after == FAILED ? lookup_failed(w->mounter.result) : !w->mounter.result)
+		TH_LOG("mount: %s", strerror(-w->mounter.result));
+	w->e.mounted = !w->mounter.result;
+	if (w->e.mounted)
+		check_files(_metadata, "plain", w->e.mnt);
+
+	ASSERT_EQ(0, od_reader_wait(&w->r, OD_WAIT_MS)) TH_LOG("the reader hangs");
+	EXPECT_EQ(0, w->r.result) TH_LOG("reader: %s", strerror(-w->r.result));
+	manifest_sha("inline", "big-odd", sha);
+	EXPECT_STREQ(sha, w->r.sha256);
+	EXPECT_STREQ("", d->error);
+}
+
+/*
+ * A command from a template: {open} {open_hex} {read} {answered} {never}
+ * {size} become the held OPEN's id (decimal, hex), the held READ's id, the
+ * answered OPEN's id, an id never issued, and the blob's size.  pad > 0
+ * pads the arguments with leading spaces to a total of pad bytes.
+ */
+static size_t fill(struct world *w, const char *tmpl, size_t len, size_t pad,
+		   char *out, size_t n)
+{
+	struct { const char *tok; char val[32]; } sub[] = {
+		{ "{open}" }, { "{open_hex}" }, { "{read}" },
+		{ "{answered}" }, { "{never}" }, { "{size}" },
+	};
+	const int nsub = sizeof(sub) / sizeof(sub[0]);
+	size_t o = 0;
+
+	snprintf(sub[0].val, 32, "%u", w->open->msg_id);
+	snprintf(sub[1].val, 32, "0x%x", w->open->msg_id);
+	snprintf(sub[2].val, 32, "%u", w->read->msg_id);
+	snprintf(sub[3].val, 32, "%u", w->answered->msg_id);
+	snprintf(sub[4].val, 32, "%u", w->open->msg_id + 100000);
+	snprintf(sub[5].val, 32, "%lld", (long long)od_blob_size("plain"));
+	for (size_t i = 0; i < len && o + 32 < n;) {
+		int t = 0;
+
+		while (t < nsub && strncmp(tmpl + i, sub[t].tok, strlen(sub[t].tok)))
+			t++;
+		if (t == nsub) {
+			out[o++] = tmpl[i++];
+			continue;
+		}
+		o += sprintf(out + o, "%s", sub[t].val);
+		i += strlen(sub[t].tok);
+	}
+	if (pad > o && pad <= n) {
+		char *sp = memchr(out, ' ', o);
+		size_t at = sp ? sp - out : o;
+
+		memmove(out + at + pad - o, out + at, o - at);
+		memset(out + at, ' ', pad - o);
+		o = pad;
+	}
+	return o;
+}
+
+static void junk_then_reply(struct __test_metadata *_metadata, struct world *w,
+			    const char *tmpl, size_t len, size_t pad, int err,
+			    enum after after)
+{
+	static char buf[2 * 65536];
+	size_t n = fill(w, tmpl, len, pad, buf, sizeof(buf));
+
+	EXPECT_EQ(err, od_cmd_raw(&w->e.d, buf, n))
+		TH_LOG("\"%.*s\" (%zu bytes)", (int)(n < 80 ? n : 80), buf, n);
+	aftermath(_metadata, w, after);
+}
+
+#define CMD(s)	.cmd = s, .len = sizeof(s) - 1
+
+/* E1: "copen <id>,<size>" in forms cachefiles_ondemand_copen() rejects */
+FIXTURE(copen) {
+	struct world w;
+};
+
+FIXTURE_VARIANT(copen) {
+	const char *cmd;
+	size_t len;
+	int err;		/* what write() returns: 0 or -errno */
+	enum after after;	/* what became of the held OPEN */
+};
+
+/* the id does not parse: rejected before any request is looked up */
+FIXTURE_VARIANT_ADD(copen, no_comma) { CMD("copen {open}"), -EINVAL, KEPT };
+FIXTURE_VARIANT_ADD(copen, empty_id) { CMD("copen ,{size}"), -EINVAL, KEPT };
+FIXTURE_VARIANT_ADD(copen, text_id) { CMD("copen abc,{size}"), -EINVAL, KEPT };
+/* the id names no pending OPEN */
+FIXTURE_VARIANT_ADD(copen, read_id) { CMD("copen {read},{size}"), -EINVAL, KEPT };
+FIXTURE_VARIANT_ADD(copen, answered_id) { CMD("copen {answered},{size}"), -EINVAL, KEPT };
+FIXTURE_VARIANT_ADD(copen, never_issued) { CMD("copen {never},{size}"), -EINVAL, KEPT };
+/* the size is parsed after the OPEN was taken off the queue: it fails */
+FIXTURE_VARIANT_ADD(copen, text_size) { CMD("copen {open},abc"), -EINVAL, FAILED };
+FIXTURE_VARIANT_ADD(copen, huge_size) { CMD("copen {open},9223372036854775808"), -ERANGE, FAILED };
+FIXTURE_VARIANT_ADD(copen, nonerrno_size) { CMD("copen {open},-100000"), -EINVAL, FAILED };
+/* kstrtoul(..., 0, ...): a hex id is a valid id */
+FIXTURE_VARIANT_ADD(copen, hex_id) { CMD("copen {open_hex},{size}"), 0, ANSWERED };
+
+FIXTURE_SETUP(copen)
+{
+	world_up(_metadata, &self->w);
+}
+
+FIXTURE_TEARDOWN(copen)
+{
+	world_down(&self->w);
+}
+
+TEST_F(copen, write_then_reply)
+{
+	junk_then_reply(_metadata, &self->w, variant->cmd, variant->len, 0,
+			variant->err, variant->after);
+}
+
+/* E4: cachefiles_daemon_write() and its command parser */
+FIXTURE(devwrite) {
+	struct world w;
+};
+
+FIXTURE_VARIANT(devwrite) {
+	const char *cmd;
+	size_t len;
+	enum { NOPAD, PAD_PAGE, PAD_PAGE_LESS_1 } pad;	/* pad to this many bytes */
+	int err;
+	enum after after;
+};
+
+FIXTURE_VARIANT_ADD(devwrite, unknown) {
+	CMD("frobnicate {open},{size}"), NOPAD, -EOPNOTSUPP, KEPT
+};
+FIXTURE_VARIANT_ADD(devwrite, empty) {
+	CMD(""), NOPAD, -EOPNOTSUPP, KEPT
+};
+FIXTURE_VARIANT_ADD(devwrite, leading_newline) {
+	CMD("\ncopen {open},{size}"), NOPAD, -EINVAL, KEPT
+};
+FIXTURE_VARIANT_ADD(devwrite, embedded_nul) {
+	CMD("copen {open},{size}\0"), NOPAD, -EINVAL, KEPT
+};
+/* at most PAGE_SIZE - 1 bytes: one more is refused before parsing */
+FIXTURE_VARIANT_ADD(devwrite, too_long) {
+	CMD("copen {open},{size}"), PAD_PAGE, -EOPNOTSUPP, KEPT
+};
+FIXTURE_VARIANT_ADD(devwrite, longest) {
+	CMD("copen {open},{size}"), PAD_PAGE_LESS_1, 0, ANSWERED
+};
+/* everything from the first newline on is ignored */
+FIXTURE_VARIANT_ADD(devwrite, two_lines) {
+	CMD("copen {open},{size}\nfrobnicate"), NOPAD, 0, ANSWERED
+};
+
+FIXTURE_SETUP(devwrite)
+{
+	world_up(_metadata, &self->w);
+}
+
+FIXTURE_TEARDOWN(devwrite)
+{
+	world_down(&self->w);
+}
+
+TEST_F(devwrite, write_then_reply)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+	size_t pad = variant->pad == PAD_PAGE ? page :
+		     variant->pad == PAD_PAGE_LESS_1 ? page - 1 : 0;
+
+	junk_then_reply(_metadata, &self->w, variant->cmd, variant->len, pad,
+			variant->err, variant->after);
+}
+
+/*
+ * E2: CACHEFILES_IOC_READ_COMPLETE on the held READ's anon fd, naming a
+ * request that is not a pending READ of that fd's object.
+ */
+enum target { NEVER, OPEN_ID, OTHER_OBJECT, COMPLETED, SELF };
+
+FIXTURE(cread) {
+	struct world w;
+};
+
+FIXTURE_VARIANT(cread) {
+	enum target target;
+	unsigned int cmd;	/* 0: CACHEFILES_IOC_READ_COMPLETE */
+};
+
+FIXTURE_VARIANT_ADD(cread, never_issued) { NEVER };
+FIXTURE_VARIANT_ADD(cread, pending_open) { OPEN_ID };
+FIXTURE_VARIANT_ADD(cread, other_object) { OTHER_OBJECT };
+FIXTURE_VARIANT_ADD(cread, completed) { COMPLETED };
+FIXTURE_VARIANT_ADD(cread, unknown_ioctl) { SELF, _IOW(0x98, 2, int) };
+
+FIXTURE_SETUP(cread)
+{
+	world_up(_metadata, &self->w);
+}
+
+FIXTURE_TEARDOWN(cread)
+{
+	world_down(&self->w);
+}
+
+TEST_F(cread, ioctl_then_reply)
+{
+	struct world *w = &self->w;
+	struct od_daemon *d = &w->e.d;
+	int fd = od_object(d, w->read->object_id)->anon_fd;
+	unsigned int cmd = variant->cmd ?: CACHEFILES_IOC_READ_COMPLETE;
+	struct od_record *other = NULL;
+	unsigned long id = w->read->msg_id;
+	enum after after = KEPT;
+	int ret;
+
+	switch (variant->target) {
+	case NEVER:
+		id += 100000;
+		break;
+	case OPEN_ID:
+		id = w->open->msg_id;
+		break;
+	case OTHER_OBJECT:
+		/* the mount's first READ of "plain": pending on another object */
+		ASSERT_EQ(0, od_reply(d, w->open));
+		ASSERT_EQ(0, od_next(d, &other, OD_WAIT_MS));
+		ASSERT_EQ(CACHEFILES_OP_READ, other->opcode);
+		ASSERT_NE(w->read->object_id, other->object_id);
+		id = other->msg_id;
+		after = DONE;
+		break;
+	case COMPLETED:
+		/* complete it, and hold the READ that follows in its place */
+		ASSERT_EQ(0, od_reply(d, w->read));
+		ASSERT_EQ(0, od_next(d, &w->read, OD_WAIT_MS));
+		ASSERT_EQ(CACHEFILES_OP_READ, w->read->opcode);
+		break;
+	case SELF:
+		break;
+	}
+
+	ret = ioctl(fd, cmd, id) ? -errno : 0;
+	EXPECT_EQ(-EINVAL, ret) TH_LOG("ioctl(%#x, %lu): %s", cmd, id, strerror(-ret));
+	if (other)
+		EXPECT_EQ(0, od_reply(d, other))
+			TH_LOG("the READ of the other object was completed through the wrong fd");
+	aftermath(_metadata, w, after);
+}
+
+/*
+ * E3: writes to the anon fd.  The held READ is first answered in full,
+ * then the bad write, then READ_COMPLETE: the reader must still get the
+ * right bytes.  Writes are direct I/O into the cache file.
+ */
+enum base { AT_READ, AT_EOF, AT_ABS };
+
+FIXTURE(anonwrite) {
+	struct world w;
+	void *buf;
+};
+
+FIXTURE_VARIANT(anonwrite) {
+	enum base base;
+	long long off;		/* from the base */
+	size_t len;
+	size_t misalign;	/* of the buffer */
+	int err;		/* what pwrite() returns: -errno, or 0 for len */
+	bool or_lands;		/* -EINVAL, or else the bytes land where asked */
+};
+
+FIXTURE_VARIANT_ADD(anonwrite, unaligned_len) { AT_READ, 0, 100, 0, -EINVAL };
+FIXTURE_VARIANT_ADD(anonwrite, unaligned_buf) { AT_READ, 0, 4096, 1, -EINVAL };
+FIXTURE_VARIANT_ADD(anonwrite, unaligned_off) { AT_READ, 512, 4096, 0, -EINVAL, true };
+FIXTURE_VARIANT_ADD(anonwrite, negative_off) { AT_ABS, -4096, 4096, 0, -EINVAL };
+/* the cache file just grows */
+FIXTURE_VARIANT_ADD(anonwrite, past_eof) { AT_EOF, 1 << 20, 4096, 0, 0 };
+
+FIXTURE_SETUP(anonwrite)
+{
+	world_up(_metadata, &self->w);
+	ASSERT_EQ(0, posix_memalign(&self->buf, OD_BLOCK, 4 * OD_BLOCK));
+}
+
+FIXTURE_TEARDOWN(anonwrite)
+{
+	world_down(&self->w);
+	free(self->buf);
+}
+
+/* The blob's bytes at [off, off + len) (zeros past its end). */
+static void blob_bytes(struct od_object *o, off_t off, size_t len, char *out)
+{
+	ssize_t n = off < 0 ? 0 : pread(o->blob_fd, out, len, off);
+
+	memset(out + (n > 0 ? n : 0), 0, len - (n > 0 ? n : 0));
+}
+
+/* Each 64-byte line of a fixture file names its offset: say whose it is. */
+static void first_bad_line(struct __test_metadata *_metadata, const char *path,
+			   const char *name)
+{
+	static char got[1 << 21], want[1 << 21];
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : pread(fd, got, sizeof(got), 0);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	od_tree_fill(name, 0, n, want);
+	for (ssize_t off = 0; off < n; off += 64) {
+		if (!memcmp(got + off, want + off, n - off < 64 ? n - off : 64))
+			continue;
+		TH_LOG("%s at %zd holds \"%.*s\"", name, off,
+		       (int)strcspn(got + off, " \n"), got + off);
+		return;
+	}
+}
+
+TEST_F(anonwrite, write_then_complete)
+{
+	struct world *w = &self->w;
+	struct od_daemon *d = &w->e.d;
+	struct od_object *o = od_object(d, w->read->object_id);
+	off_t eof = (o->size + OD_BLOCK - 1) & ~(off_t)(OD_BLOCK - 1);
+	off_t off = variant->off + (variant->base == AT_READ ? (off_t)w->read->off :
+				    variant->base == AT_EOF ? eof : 0);
+	char *buf = (char *)self->buf + variant->misalign;
+	ssize_t ret;
+
+	blob_bytes(o, off, variant->len, buf);
+	if (variant->or_lands) {
+		char *there = (char *)self->buf + 2 * OD_BLOCK;
+
+		/* a write put elsewhere is only visible if the bytes differ */
+		blob_bytes(o, off & ~(off_t)(OD_BLOCK - 1), variant->len, there);
+		ASSERT_NE(0, memcmp(buf, there, variant->len));
+	}
+	ASSERT_EQ(0, od_write(d, w->read->object_id, w->read->off, w->read->rlen));
+
+	ret = pwrite(o->anon_fd, buf, variant->len, off);
+	if (ret < 0)
+		ret = -errno;
+	if (variant->or_lands && ret >= 0)
+		TH_LOG("pwrite at %lld took %zd bytes; they must land at %lld",
+		       (long long)off, ret, (long long)off);
+	else
+		EXPECT_EQ(variant->err ?: (ssize_t)variant->len, ret)
+			TH_LOG("pwrite(%zu bytes at %lld, buffer +%zu): %s", variant->len,
+			       (long long)off, variant->misalign,
+			       ret < 0 ? strerror(-ret) : "accepted");
+	if (ret > 0 && variant->base == AT_EOF)
+		EXPECT_EQ(off, lseek(o->anon_fd, off, SEEK_DATA))
+			TH_LOG("the write past the end is not in the cache file");
+
+	EXPECT_EQ(0, od_cread(d, w->read->object_id, w->read->msg_id))
+		TH_LOG("the held READ did not survive the bad write");
+	w->read = NULL;
+	aftermath(_metadata, w, KEPT);
+	if (variant->or_lands && ret >= 0)
+		first_bad_line(_metadata, path2(w, "big-odd"), "big-odd");
+}
+
+ODS_MAIN
