@@ -2,7 +2,7 @@
 # README.md for its options.
 BATS_LIB ?= /usr/lib/bats
 
-.PHONY: test check check-host check-modules check-debug list shell mutants bisect-demo clean
+.PHONY: test check check-host check-modules check-debug list shell mutants bisect-demo bench clean
 
 # The debug flavour (KASAN, kmemleak, lockdep) runs a test or two from
 # every area under TCG at ~5 s a test (plus ~8 s per kmemleak scan), so
@@ -44,6 +44,10 @@ mutants:
 
 bisect-demo:
 	bench/bisect-demo.sh
+
+# Speed figures for README (bench/run --cold adds a from-scratch build).
+bench:
+	bench/run
 
 list:
 	./run_tests.sh --list
