@@ -23,7 +23,7 @@ check: check-host
 	./run_tests.sh --out build/results-default --junit build/junit.xml
 	$(MAKE) check-modules check-debug bisect-demo
 	@cat build/results-*/summary.md.totals | awk '{ p += $$1; f += $$3; s += $$5 } \
-		END { printf "make check: %d passed, %d failed, %d skipped\n", p, f, s }'
+		END { printf "total: %d passed, %d failed, %d skipped\n", p, f, s }'
 
 check-modules:
 	./run_tests.sh --flavour modules --out build/results-modules --junit build/junit-modules.xml
