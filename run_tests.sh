@@ -321,7 +321,7 @@ kernel_release() {
 	echo "$rel"
 }
 "$top/harness/report" --out "$out" --tests "$out/plan" --known "$top/selftests/known-failures" \
-	--kver "$(kernel_release)" ${junit:+--junit "$junit"}
+	--kver "$(kernel_release)$([ "$flavour" = default ] || echo "-$flavour")" ${junit:+--junit "$junit"}
 rc=$?
 [ $bisect = 1 ] && [ $rc = 4 ] && rc=125
 exit $rc
