@@ -451,6 +451,9 @@ TEST_F(reopenrefused, read_fails_not_hangs)
 	struct od_daemon *d = &self->e.d;
 	int ret;
 
+	/* the 6.1 harness runs the body after a SKIP in the setup */
+	if (_metadata->skip)
+		return;
 	ASSERT_EQ(0, od_close_anon(d, self->first));
 	od_set_script(d, refuse_reopen, self);
 	ASSERT_EQ(0, od_reader_start(&self->r, ods_path(&self->e, "big-odd"), 0, -1));

@@ -288,6 +288,9 @@ TEST_F(restore, new_daemon_takes_over)
 	struct od_record held = { 0 }, *m, *open;
 	int result;
 
+	/* the 6.1 harness runs the body after a SKIP in the setup */
+	if (_metadata->skip)
+		return;
 	take_first(_metadata, self, variant->phase, &held);
 	ASSERT_EQ(0, old_kill(&self->old)) TH_LOG("the old daemon does not die");
 	ASSERT_EQ(-ETIMEDOUT, waiter_wait(self, 300, &result))
