@@ -244,10 +244,14 @@ done
 
 # -- boot -------------------------------------------------------------------------
 limit=$((60 + (ntests / jobs + 1) * (timeout + 20)))
+# how long the results port may stay silent: a test's timeout, plus on the
+# debug flavour a kmemleak scan, which takes minutes under TCG
+quiet=$((timeout + 45))
+[ "$flavour" = debug ] && quiet=$((timeout * 3 + 60)) limit=$((limit + 600))
 verdict=$ODS_CACHE/kvm-verdict.$(cat /proc/sys/kernel/random/boot_id)
 boot_one() {	# boot_one K ACCEL ALIVE-SECONDS
 	local vm=$out/vm$1
-	"$top/vm/boot.sh" --accel "$2" --alive "$3" --limit "$limit" --quiet $((timeout + 45)) \
+	"$top/vm/boot.sh" --accel "$2" --alive "$3" --limit "$limit" --quiet "$quiet" \
 		--smp $((jobs > 1 ? 1 : 2)) "$bzimage" "$vm/initrd" "$vm/cache.img" "$vm"
 }
 boot() {	# boot ACCEL ALIVE-SECONDS: every VM at once, progress on stderr
