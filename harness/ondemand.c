@@ -17,6 +17,18 @@
 #include "ondemand.h"
 #include "sha256.h"
 
+/* An absolute CLOCK_REALTIME deadline for pthread_cond_timedwait(). */
+static void od_deadline(struct timespec *until, int timeout_ms)
+{
+	clock_gettime(CLOCK_REALTIME, until);
+	until->tv_sec += timeout_ms / 1000;
+	until->tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (until->tv_nsec >= 1000000000L) {
+		until->tv_sec++;
+		until->tv_nsec -= 1000000000L;
+	}
+}
+
 long od_now_ms(void)
 {
 	struct timespec ts;
@@ -440,13 +452,7 @@ int od_wait_count(struct od_daemon *d, uint32_t opcode, int n, int timeout_ms)
 	struct timespec until;
 	int have, ret = 0;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	od_deadline(&until, timeout_ms);
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
 		have = 0;
@@ -1204,13 +1210,7 @@ int od_holder_wait(struct od_holder *h, int n, int timeout_ms)
 	struct timespec until;
 	int ret = 0;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	od_deadline(&until, timeout_ms);
 	pthread_mutex_lock(&h->lock);
 	while (h->n < n && ret != ETIMEDOUT)
 		ret = pthread_cond_timedwait(&h->cond, &h->lock, &until);
@@ -1291,13 +1291,7 @@ int od_wait_answered(struct od_daemon *d, uint32_t opcode, int timeout_ms)
 	struct timespec until;
 	int left, ret = 0;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	od_deadline(&until, timeout_ms);
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
 		left = 0;
@@ -1314,4 +1308,20 @@ int od_wait_answered(struct od_daemon *d, uint32_t opcode, int timeout_ms)
 int od_answered(struct od_daemon *d, struct od_record *m, int ret)
 {
 	return od_store_reply(d, m, ret);
+}
+
+/* The manifest's sha256 of one file of a fixture; "" if it is not listed. */
+const char *od_manifest_sha(const char *fixture, const char *path)
+{
+	static char sha[65];
+	struct od_manifest_entry *m;
+	int n = od_manifest_load(fixture, &m);
+
+	sha[0] = 0;
+	for (int i = 0; i < n; i++)
+		if (!strcmp(m[i].path, path))
+			snprintf(sha, sizeof(sha), "%s", m[i].sha256);
+	if (n > 0)
+		free(m);
+	return sha;
 }

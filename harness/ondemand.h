@@ -138,6 +138,7 @@ struct od_manifest_entry {
 	char path[PATH_MAX];
 };
 int od_manifest_load(const char *fixture, struct od_manifest_entry **out);
+const char *od_manifest_sha(const char *fixture, const char *path);	/* static buffer */
 
 /*
  * Features of the booted kernel, probed by behaviour rather than version:

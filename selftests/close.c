@@ -38,20 +38,6 @@ FIXTURE_TEARDOWN(anonclose)
 	ods_down(&self->e);
 }
 
-static const char *manifest_sha(struct __test_metadata *_metadata,
-				const char *fixture, const char *path)
-{
-	static char sha[65];
-	struct od_manifest_entry *m;
-	int n = od_manifest_load(fixture, &m);
-
-	for (int i = 0; i < n; i++)
-		if (!strcmp(m[i].path, path))
-			snprintf(sha, sizeof(sha), "%s", m[i].sha256);
-	free(m);
-	return sha;
-}
-
 TEST_F(anonclose, with_read_pending)
 {
 	struct od_daemon *d = &self->e.d;
@@ -86,7 +72,7 @@ TEST_F(anonclose, with_read_pending)
 	ASSERT_EQ(0, od_start(d));
 	ASSERT_EQ(0, od_reader_wait(&self->r, OD_WAIT_MS));
 	EXPECT_EQ(0, self->r.result);
-	EXPECT_STREQ(manifest_sha(_metadata, variant->fixture, "big-odd"), self->r.sha256);
+	EXPECT_STREQ(od_manifest_sha(variant->fixture, "big-odd"), self->r.sha256);
 	EXPECT_STREQ("", d->error);
 }
 
@@ -189,7 +175,7 @@ TEST_F(anonearly, close_before_copen)
 	od_set_script(d, NULL, NULL);
 	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
 	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "block-plus-1"), sha));
-	EXPECT_STREQ(manifest_sha(_metadata, "plain", "block-plus-1"), sha);
+	EXPECT_STREQ(od_manifest_sha("plain", "block-plus-1"), sha);
 	ASSERT_EQ(0, ods_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, closes + 1, OD_WAIT_MS));
 	ASSERT_EQ(opens + 2, od_count(d, CACHEFILES_OP_OPEN));

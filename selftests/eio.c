@@ -70,21 +70,6 @@ static int blob_sha(const char *blob, off_t off, size_t len, char out[65])
 	return ret;
 }
 
-static const char *manifest_sha(const char *fixture, const char *path)
-{
-	static char sha[65];
-	struct od_manifest_entry *m;
-	int n = od_manifest_load(fixture, &m);
-
-	sha[0] = 0;
-	for (int i = 0; i < n; i++)
-		if (!strcmp(m[i].path, path))
-			snprintf(sha, sizeof(sha), "%s", m[i].sha256);
-	if (n > 0)
-		free(m);
-	return sha;
-}
-
 /*
  * D2, D3. The daemon completes a READ having written nothing, or only the
  * first block of it.  The kernel looks at the cache file again after the
@@ -167,7 +152,7 @@ TEST_F(badread, reader_gets_eio)
 	/* the failure is not sticky: a correct daemon serves the file after */
 	ASSERT_EQ(0, od_start(d));
 	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, BADREAD_FILE), sha));
-	EXPECT_STREQ(manifest_sha("plain", BADREAD_FILE), sha);
+	EXPECT_STREQ(od_manifest_sha("plain", BADREAD_FILE), sha);
 }
 
 /* Bounded wait for a flag the daemon thread sets. */
@@ -296,7 +281,7 @@ TEST_F(copenerr, mount_fails)
 	od_set_script(d, NULL, NULL);
 	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
 	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "odd-tail"), sha));
-	EXPECT_STREQ(manifest_sha("plain", "odd-tail"), sha);
+	EXPECT_STREQ(od_manifest_sha("plain", "odd-tail"), sha);
 	ASSERT_EQ(0, ods_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, closes + 1, OD_WAIT_MS));
 	ASSERT_EQ(opens + 2, od_count(d, CACHEFILES_OP_OPEN));
@@ -361,7 +346,7 @@ TEST_F(deadcache, new_mount_fails)
 	ASSERT_EQ(0, od_reader_start(&self->r, ods_path(&self->e, "odd-tail"), 0, -1));
 	ASSERT_EQ(0, od_reader_wait(&self->r, OD_WAIT_MS));
 	EXPECT_EQ(0, self->r.result) TH_LOG("cached file: %s", strerror(-self->r.result));
-	EXPECT_STREQ(manifest_sha("plain", "odd-tail"), self->r.sha256);
+	EXPECT_STREQ(od_manifest_sha("plain", "odd-tail"), self->r.sha256);
 	ASSERT_EQ(0, od_reader_start(&self->r, ods_path(&self->e, "big-odd"), 0, -1));
 	ASSERT_EQ(0, od_reader_wait(&self->r, OD_WAIT_MS)) TH_LOG("a miss on a dead cache hangs");
 	EXPECT_EQ(-EIO, self->r.result);
@@ -444,7 +429,7 @@ TEST_F(umountpending, read_pending)
 	ASSERT_EQ(0, od_start(d));
 	ASSERT_EQ(0, od_reader_wait(&self->r, OD_WAIT_MS));
 	EXPECT_EQ(0, self->r.result);
-	EXPECT_STREQ(manifest_sha("plain", "big-odd"), self->r.sha256);
+	EXPECT_STREQ(od_manifest_sha("plain", "big-odd"), self->r.sha256);
 	EXPECT_EQ(0, ods_umount(&self->e));
 	EXPECT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS))
 		TH_LOG("no CLOSE after the reader let go of the unmounted fs");
@@ -516,7 +501,7 @@ TEST_F(killwait, killed_reader_request_gone)
 	nrec = d->nrec;
 	ASSERT_EQ(0, od_start(d));
 	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "big-odd"), sha));
-	EXPECT_STREQ(manifest_sha("plain", "big-odd"), sha);
+	EXPECT_STREQ(od_manifest_sha("plain", "big-odd"), sha);
 	ASSERT_LT(nrec, d->nrec) TH_LOG("the range was served without a new READ");
 	for (int i = nrec; i < d->nrec && variant->taken; i++) {
 		EXPECT_NE(killed.msg_id, d->rec[i].msg_id) TH_LOG("msg_id reused at once");

@@ -245,21 +245,6 @@ static void check_files(struct __test_metadata *_metadata, const char *mnt,
 						ret == -ETIMEDOUT ? "hangs" : strerror(-ret));
 }
 
-static const char *manifest_sha(const char *fixture, const char *path)
-{
-	static char sha[65];
-	struct od_manifest_entry *m;
-	int n = od_manifest_load(fixture, &m);
-
-	sha[0] = 0;
-	for (int i = 0; i < n; i++)
-		if (!strcmp(m[i].path, path))
-			snprintf(sha, sizeof(sha), "%s", m[i].sha256);
-	if (n > 0)
-		free(m);
-	return sha;
-}
-
 FIXTURE_SETUP(inject)
 {
 	ASSERT_EQ(0, access(INJECT_SYSCTL, W_OK))
@@ -293,8 +278,8 @@ TEST_F(inject, cache_io_error)
 	struct stat st;
 	char sha[65];
 
-	/* a copy: manifest_sha() answers in a static buffer */
-	snprintf(sha, sizeof(sha), "%s", manifest_sha("plain", INJECT_FILE));
+	/* a copy: od_manifest_sha() answers in a static buffer */
+	snprintf(sha, sizeof(sha), "%s", od_manifest_sha("plain", INJECT_FILE));
 	ASSERT_LE(0, errors);
 	od_set_script(d, inject_daemon, &s);
 

@@ -179,21 +179,6 @@ static void old_cleanup(struct old_daemon *o)
 	o->cmd = o->report = -1;
 }
 
-static const char *manifest_sha(const char *fixture, const char *path)
-{
-	static char sha[65];
-	struct od_manifest_entry *m;
-	int n = od_manifest_load(fixture, &m);
-
-	sha[0] = 0;
-	for (int i = 0; i < n; i++)
-		if (!strcmp(m[i].path, path))
-			snprintf(sha, sizeof(sha), "%s", m[i].sha256);
-	if (n > 0)
-		free(m);
-	return sha;
-}
-
 /*
  * F1. Failover.  The test binds the cache and forks the old daemon on the
  * same device fd, keeping its own reference as an fd store would.  The old
@@ -336,7 +321,7 @@ TEST_F(restore, new_daemon_takes_over)
 		ASSERT_EQ(0, od_reader_wait(&self->r, OD_WAIT_MS));
 		EXPECT_EQ(0, self->r.result);
 	}
-	EXPECT_STREQ(manifest_sha("plain", "big-odd"), self->r.sha256);
+	EXPECT_STREQ(od_manifest_sha("plain", "big-odd"), self->r.sha256);
 	EXPECT_STREQ("", d->error);
 
 	ASSERT_EQ(0, ods_umount(&self->e));
@@ -426,7 +411,7 @@ TEST_F(daemonkill, readers_get_eio_cache_rebinds)
 	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
 	for (int i = 0; i < 2; i++) {
 		ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, killed_files[i]), sha));
-		EXPECT_STREQ(manifest_sha("plain", killed_files[i]), sha);
+		EXPECT_STREQ(od_manifest_sha("plain", killed_files[i]), sha);
 	}
 	EXPECT_STREQ("", self->e.d.error);
 }
