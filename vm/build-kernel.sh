@@ -62,7 +62,7 @@ missing=$(grep -hE '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' 
 	while IFS= read -r line; do
 		if [[ $line == '# '* ]]; then
 			opt=${line#\# }; opt=${opt%% *}
-			grep -q "^$opt=" "$obj/.config" && echo "$opt=n"
+			if grep -q "^$opt=" "$obj/.config"; then echo "$opt=n"; fi
 		else
 			grep -qxF "$line" "$obj/.config" || echo "$line"
 		fi
