@@ -20,6 +20,9 @@ boots it in QEMU and runs the cachefiles on-demand selftests, printing KTAP.
                      injection); or modules (fscache, cachefiles, erofs as
                      modules, loaded with libkmod, reloaded for each test).
                      Each flavour is its own cached build
+  --coverage         build a gcov kernel (fs/cachefiles, fs/fscache and
+                     fs/erofs profiled), run the tests and write an lcov
+                     report with a per-file summary into the results dir
   --list             list the tests and exit
   -t GLOB            run only tests whose fixture.variant.test name matches
                      the shell glob; repeatable
@@ -47,7 +50,7 @@ unpacked default source, kernel builds and the KVM verdict.
 USAGE
 }
 
-flavour=default seed="" ksrc="" kernel="" list=0 accel=auto out="" timeout=30 junit="" shell=0 bisect=0 jobs=1 keep=0 gdb=0
+flavour=default seed="" ksrc="" kernel="" list=0 coverage=0 accel=auto out="" timeout=30 junit="" shell=0 bisect=0 jobs=1 keep=0 gdb=0
 globs=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -64,6 +67,7 @@ while [ $# -gt 0 ]; do
 	--seed) seed=$2; shift 2 ;;
 	--flavour) flavour=$2; shift 2 ;;
 	--list) list=1; shift ;;
+	--coverage) coverage=1; shift ;;
 	--shell) shell=1; shift ;;
 	--gdb) gdb=1; shift ;;
 	--keep) keep=1; shift ;;
@@ -101,6 +105,7 @@ for g in "${globs[@]}"; do
 	[[ $g =~ ^[][A-Za-z0-9_.*?!-]+$ ]] || fail $E_USAGE "-t '$g' is not a test-name glob (letters, digits, _ . - and * ? [ ] only)"
 done
 [ -z "$ksrc" ] || [ -d "$ksrc" ] || fail $E_USAGE "--ksrc $ksrc: no such directory; give the top of a Linux source tree"
+[ $coverage = 0 ] || [ -z "$kernel" ] || fail $E_USAGE "--coverage builds its own kernel; leave out --kernel"
 [ -z "$kernel" ] || [ -f "$kernel" ] || fail $E_USAGE "--kernel $kernel: no such file; give a bzImage"
 
 build=${ODS_BUILD:-$top/build}
@@ -129,6 +134,12 @@ frags=("$top"/vm/config/base.config)
 [ "$flavour" = default ] || frags+=("$top/vm/config/$flavour.config")
 key=$(echo "$ksrc" | sha256sum | cut -c1-12)
 [ "$flavour" = default ] || key=$key-$flavour
+gcov=()
+if [ $coverage = 1 ]; then
+	frags+=("$top/vm/config/coverage.config")
+	key=$key-cov
+	gcov=(--gcov "fs/cachefiles fs/fscache fs/erofs")
+fi
 obj=$ODS_CACHE/kbuild/$key
 if [ -n "$kernel" ]; then
 	kernel=$(realpath "$kernel")
@@ -150,7 +161,7 @@ elif [ $list = 1 ]; then
 else
 	say "building the kernel in $obj (log: $obj/build.log)"
 	t0=$SECONDS
-	step "$top/vm/build-kernel.sh" "$ksrc" "$obj" "${frags[@]}"
+	step "$top/vm/build-kernel.sh" "${gcov[@]}" "$ksrc" "$obj" "${frags[@]}"
 	say "kernel ready in $((SECONDS - t0))s"
 	bzimage=$obj/bzImage
 fi
@@ -229,8 +240,8 @@ awk -v j="$jobs" '{ print $1, $2, NR, (NR - 1) % j + 1 }' "$build/tests" > "$out
 prepare_vm() {	# prepare_vm K
 	local vm=$out/vm$1
 	mkdir -p "$vm/run/etc/ods"
-	printf 'ODS_MODE=%s\nODS_TIMEOUT_S=%s\nODS_SEED=%s\n' "$([ $shell = 1 ] && echo shell || echo run)" \
-		"$timeout" "$seed" > "$vm/run/etc/ods/config"
+	printf 'ODS_MODE=%s\nODS_TIMEOUT_S=%s\nODS_SEED=%s\nODS_COVERAGE=%s\nODS_VM=%s\n' "$([ $shell = 1 ] && echo shell || echo run)" \
+		"$timeout" "$seed" "$coverage" "$1" > "$vm/run/etc/ods/config"
 	awk -v k="$1" '$4 == k { print $1, $2, $3 }' "$out/plan" > "$vm/run/etc/ods/tests"
 	"$top/vm/mkinitramfs.sh" "$vm/run" "$vm/run.cpio.gz" || return $E_ENV
 	cat "$build/base.cpio.gz" "$vm/run.cpio.gz" > "$vm/initrd"
@@ -327,5 +338,8 @@ kernel_release() {
 "$top/harness/report" --out "$out" --tests "$out/plan" --known "$top/selftests/known-failures" \
 	--kver "$(kernel_release)$([ "$flavour" = default ] || echo "-$flavour")" ${junit:+--junit "$junit"}
 rc=$?
+if [ $coverage = 1 ]; then
+	"$top/harness/coverage" "$out" "$obj" || { [ $rc = 0 ] && rc=1; }
+fi
 [ $bisect = 1 ] && [ $rc = 4 ] && rc=125
 exit $rc

@@ -3,22 +3,53 @@
 # that every requested option survived, build bzImage and install UAPI
 # headers, out of tree so the source tree is never written.
 #
-#   vm/build-kernel.sh [--headers-only] KSRC OBJDIR FRAGMENT...
+#   vm/build-kernel.sh [--headers-only] [--gcov DIRS] KSRC OBJDIR FRAGMENT...
 #
 # --headers-only installs the UAPI headers (enough to build and list the
 # selftests) without configuring or building the kernel.
+# --gcov "fs/a fs/b" profiles just those directories (GCOV_PROFILE := y);
+# the build then reads the tree through OBJDIR.src, a symlink farm in
+# which only those Makefiles are copies, so the tree itself is untouched.
 # Prints nothing on stdout; build logs go to OBJDIR/build.log.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-headers_only=0
+headers_only=0 gcov=""
 [ "${1:-}" = --headers-only ] && { headers_only=1; shift; }
-[ $# -ge 3 ] || die $E_USAGE "usage: vm/build-kernel.sh KSRC OBJDIR FRAGMENT..."
+[ "${1:-}" = --gcov ] && { gcov=$2; shift 2; }
+[ $# -ge 3 ] || die $E_USAGE "usage: vm/build-kernel.sh [--headers-only] [--gcov DIRS] KSRC OBJDIR FRAGMENT..."
 ksrc=$1 obj=$2; shift 2
 frags=()
 for f in "$@"; do frags+=("$(realpath "$f")"); done
 
 check_tree "$ksrc" || exit $?
+
+# farm SRC DST REL: DST shows SRC through symlinks, except on the way to
+# the profiled directories, whose Makefiles gain GCOV_PROFILE := y.
+farm() {
+	local src=$1 dst=$2 rel=$3 e n d
+	mkdir -p "$dst"
+	for e in "$src"/* "$src"/.[!.]*; do
+		[ -e "$e" ] || [ -L "$e" ] || continue
+		n=${e##*/}
+		for d in $gcov; do
+			[[ $d/ == "$rel$n"/* ]] && { farm "$e" "$dst/$n" "$rel$n/"; continue 2; }
+		done
+		if [ "$n" = Makefile ] && [[ " $gcov " == *" ${rel%/} "* ]]; then
+			{ cat "$e"; echo; echo 'GCOV_PROFILE := y'; } > "$dst/$n"
+		else
+			ln -s "$e" "$dst/$n"
+		fi
+	done
+}
+if [ -n "$gcov" ]; then
+	for d in $gcov; do
+		[ -f "$ksrc/$d/Makefile" ] || die $E_UNTESTABLE "--gcov: $ksrc has no $d/Makefile"
+	done
+	rm -rf "$obj.src"
+	farm "$ksrc" "$obj.src" ""
+	ksrc=$obj.src
+fi
 
 # One kernel build at a time on this machine: two would only thrash.
 mkdir -p "$ODS_CACHE"
