@@ -246,7 +246,9 @@ prepare_vm() {	# prepare_vm K
 	"$top/vm/mkinitramfs.sh" "$vm/run" "$vm/run.cpio.gz" || return $E_ENV
 	cat "$build/base.cpio.gz" "$vm/run.cpio.gz" > "$vm/initrd"
 	rm -f "$vm/cache.img"
-	truncate -s 512M "$vm/cache.img" && mkfs.ext4 -q -F "$vm/cache.img" ||
+	# sparse; inodes for every test's cache volumes (~260 each), which the
+	# runner sets aside instead of deleting
+	truncate -s 2G "$vm/cache.img" && mkfs.ext4 -q -F -N 131072 "$vm/cache.img" ||
 		{ say "cannot make the cache disk in $vm"; return $E_ENV; }
 }
 for k in $(seq 1 "$jobs"); do

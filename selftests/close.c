@@ -375,7 +375,7 @@ TEST_F(anonreopen, reads_end_after_close)
  * is neither handed out nor failed; with it closed every daemon read turns
  * the READ into yet another OPEN.  The reader waits until it is killed.)
  */
-#define REFUSED_WAIT_MS	3000
+#define REFUSED_WAIT_MS	1500
 
 FIXTURE(reopenrefused) {
 	struct ods_env e;

@@ -20,7 +20,7 @@
 
 #include "ods.h"
 
-#define ROUNDS		10
+#define ROUNDS		4
 #define ROUND_MS	500	/* the random phase of a round */
 #define READERS		6
 #define HOLD_MAX	8
