@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Options a kernel does not know: vm/check-config.sh sorts what the config
 # lacks into "not available in this kernel" (recorded, tests skip),
-# essential and unavailable (fatal), and known but unreachable (fatal).  A
+# essential and unavailable (fatal), and known but unreachable (fatal);
+# ods_need_kconfig() turns the record into a SKIP with that reason.  A
 # small fake tree of Kconfig files stands in for a kernel.
 
 load helpers
@@ -134,4 +135,45 @@ fake_kbuild() {
 	assert_failure 3
 	assert_output "ondemand-selftests: CONFIG_EROFS_FS_ONDEMAND: not available in this kernel, and nothing can be tested without it"
 	[ ! -e "$O/.ods-frags" ]
+}
+
+# The guest side: a test that declares its need SKIPs with the reason, in
+# the KTAP line the runner passes on.  Built against the default tree's
+# kselftest_harness.h, as the selftests are.
+@test "ods_need_kconfig: 'ok 1 # SKIP CONFIG_X not available in this kernel'" {
+	ksrc=${ODS_CACHE:-$HOME/.cache/ondemand-selftests}/src/linux-source-6.1
+	hdr=${ODS_CACHE:-$HOME/.cache/ondemand-selftests}/kbuild/$(echo "$ksrc" | sha256sum | cut -c1-12)/hdr
+	[ -f "$hdr/include/linux/cachefiles.h" ] || skip "no default tree's headers yet (./run_tests.sh --list installs them)"
+	cat > "$BATS_TEST_TMPDIR/need.c" <<-'EOF'
+	#include "ods.h"
+	FIXTURE(f) { int x; };
+	FIXTURE_SETUP(f) { ods_need_kconfig(_metadata, "CONFIG_A", "CONFIG_B"); }
+	FIXTURE_TEARDOWN(f) { }
+	TEST_F(f, in_setup) { if (_metadata->skip) return; ASSERT_EQ(0, 1); }
+	TEST(in_body) { ods_need_kconfig(_metadata, "CONFIG_B"); ASSERT_EQ(0, 1); }
+	ODS_MAIN
+	EOF
+	gcc -D_GNU_SOURCE -isystem "$hdr/include" -I"$ksrc/tools/testing/selftests" -I"$TOP/harness" \
+		-o "$BATS_TEST_TMPDIR/need" "$BATS_TEST_TMPDIR/need.c" "$TOP/harness/ondemand.c" "$TOP/harness/sha256.c" -pthread
+	e=$BATS_TEST_TMPDIR/etc
+	mkdir -p "$e"
+	echo CONFIG_B > "$e/unavailable"
+	ODS_ETC=$e run "$BATS_TEST_TMPDIR/need" -r f.in_setup
+	assert_failure 4
+	assert_line "ok 1 # SKIP CONFIG_B not available in this kernel"
+	ODS_ETC=$e run "$BATS_TEST_TMPDIR/need" -r global.in_body
+	assert_failure 4
+	assert_line "ok 1 # SKIP CONFIG_B not available in this kernel"
+	# known to the kernel but not set: which flavour sets it
+	: > "$e/unavailable"
+	printf 'CONFIG_B=y\n# CONFIG_A is not set\n' > "$e/kconfig"
+	echo 'CONFIG_A debug' > "$e/flavours"
+	ODS_ETC=$e run "$BATS_TEST_TMPDIR/need" -r f.in_setup
+	assert_failure 4
+	assert_line "ok 1 # SKIP CONFIG_A is not set in this kernel (--flavour debug sets it)"
+	# everything there: the test runs (and fails here, on purpose)
+	echo CONFIG_A=m >> "$e/kconfig"
+	ODS_ETC=$e run "$BATS_TEST_TMPDIR/need" -r global.in_body
+	assert_failure 1
+	assert_line "not ok 1 global.in_body"
 }
