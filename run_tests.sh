@@ -215,6 +215,13 @@ if [ -d "$obj/modroot/lib/modules" ] && [ -z "$kernel" ]; then
 	echo "ODS_MODULES='erofs cachefiles'" > "$stage/etc/ods/modules"
 fi
 cp "$build"/selftests/* "$stage/selftests/"
+# what the tests may need of the kernel (ods_need_kconfig() in harness/ods.h):
+# its .config, the options it does not know, and which flavour sets what
+cp "${kconf:-$obj/.config}" "$stage/etc/ods/kconfig"
+[ -n "$kernel" ] || [ ! -f "$obj/.ods-unavailable" ] || cp "$obj/.ods-unavailable" "$stage/etc/ods/unavailable"
+for f in base debug modules; do
+	sed -n "s/^\(CONFIG_[A-Za-z0-9_]*\)=.*/\1 ${f/base/default}/p" "$top/vm/config/$f.config"
+done > "$stage/etc/ods/flavours"
 cp -r "$build/fixtures/blobs" "$build"/fixtures/*.sha256 "$stage/fixtures/"
 cat > "$stage/etc/ods/motd" <<'MOTD'
 ondemand-selftests shell: tests in /selftests (-l lists, -r NAME runs one),

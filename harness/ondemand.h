@@ -218,7 +218,13 @@ void od_pool_stop(struct od_pool *p);
  * "failslab" and "fail_page_alloc"; fail-nth and make-it-fail are per task.
  */
 #define OD_FAULT_DEBUGFS	"/sys/kernel/debug"
-/* NULL if fail-nth and both debugfs attributes are there, else what is missing. */
+/* The options these need, for ods_kconfig_missing() (harness/ods.h). */
+#define OD_FAULT_KCONFIG	"CONFIG_FAULT_INJECTION", "CONFIG_FAILSLAB", \
+				"CONFIG_FAIL_PAGE_ALLOC", "CONFIG_FAULT_INJECTION_DEBUG_FS"
+/*
+ * NULL if fail-nth and both debugfs attributes are there, else what is
+ * missing; for a kernel whose .config is not known to the test.
+ */
 const char *od_fault_missing(void);
 /* Write to <debugfs>/<attr>/<knob>: 0 or -errno. */
 int od_fault_set(const char *attr, const char *knob, const char *fmt, ...)

@@ -247,8 +247,9 @@ static void check_files(struct __test_metadata *_metadata, const char *mnt,
 
 FIXTURE_SETUP(inject)
 {
+	ods_need_kconfig(_metadata, "CONFIG_CACHEFILES_ERROR_INJECTION");
 	ASSERT_EQ(0, access(INJECT_SYSCTL, W_OK))
-		TH_LOG("no " INJECT_SYSCTL ": CONFIG_CACHEFILES_ERROR_INJECTION is off");
+		TH_LOG("no " INJECT_SYSCTL " though CONFIG_CACHEFILES_ERROR_INJECTION is set");
 	ASSERT_EQ(0, inject_set(0));
 	ASSERT_EQ(0, ods_up(&self->e));
 	self->r.pid = -1;
@@ -258,6 +259,8 @@ FIXTURE_SETUP(inject)
 
 FIXTURE_TEARDOWN(inject)
 {
+	if (_metadata->skip)
+		return;
 	/* first of all: the sysctl is global, the next test must not see it */
 	EXPECT_EQ(0, inject_set(0));
 	od_reader_kill(&self->r);
@@ -278,6 +281,9 @@ TEST_F(inject, cache_io_error)
 	struct stat st;
 	char sha[65];
 
+	/* the 6.1 harness runs the body after a SKIP in the setup */
+	if (_metadata->skip)
+		return;
 	/* a copy: od_manifest_sha() answers in a static buffer */
 	snprintf(sha, sizeof(sha), "%s", od_manifest_sha("plain", INJECT_FILE));
 	ASSERT_LE(0, errors);

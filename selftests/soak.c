@@ -17,7 +17,8 @@
  * what the readers see is the kernel's doing.  Seed: ODS_SEED (--seed).
  *
  * Needs the debug flavour (CONFIG_FAULT_INJECTION, FAILSLAB,
- * FAIL_PAGE_ALLOC, FAULT_INJECTION_DEBUG_FS); skipped elsewhere.
+ * FAIL_PAGE_ALLOC, FAULT_INJECTION_DEBUG_FS); skipped elsewhere, naming the
+ * first option the kernel lacks.
  */
 #include <poll.h>
 #include <signal.h>
@@ -256,7 +257,7 @@ FIXTURE_SETUP(soak)
 {
 	snprintf(self->e.mnt, sizeof(self->e.mnt), "/mnt/t%d", getpid());
 	snprintf(self->mnt2, sizeof(self->mnt2), "/mnt/t%d-2", getpid());
-	self->skip = od_fault_missing();
+	self->skip = ods_kconfig_missing(OD_FAULT_KCONFIG) ?: od_fault_missing();
 	if (self->skip)
 		return;
 	for (int i = 0; i < 2; i++) {
