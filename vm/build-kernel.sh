@@ -44,14 +44,6 @@ farm() {
 		fi
 	done
 }
-if [ -n "$gcov" ]; then
-	for d in $gcov; do
-		[ -f "$ksrc/$d/Makefile" ] || die $E_UNTESTABLE "--gcov: $ksrc has no $d/Makefile"
-	done
-	rm -rf "$obj.src"
-	farm "$ksrc" "$obj.src" ""
-	ksrc=$obj.src
-fi
 
 # One kernel build at a time on this machine: two would only thrash.
 mkdir -p "$ODS_CACHE"
@@ -60,6 +52,16 @@ if ! flock -n 9; then
 	say "waiting for another kernel build to finish (lock: $ODS_CACHE/build.lock)"
 	flock -w 3600 9 || die $E_ENV "another kernel build held $ODS_CACHE/build.lock for an hour"
 fi
+
+if [ -n "$gcov" ]; then
+	for d in $gcov; do
+		[ -f "$ksrc/$d/Makefile" ] || die $E_UNTESTABLE "--gcov: $ksrc has no $d/Makefile"
+	done
+	rm -rf "$obj.src"
+	farm "$ksrc" "$obj.src" ""
+fi
+tree=$ksrc	# what the Kconfig checks read; make reads the farm, if any
+[ -n "$gcov" ] && ksrc=$obj.src
 
 mkdir -p "$obj"
 log=$obj/build.log
@@ -81,7 +83,7 @@ want=$(cat "${frags[@]}" | sha256sum | cut -c1-16)
 # The tree's Kconfig files too (git bisect, a patched tree): which options
 # exist, and what they depend on, is the tree's, and make's own syncconfig
 # would quietly drop what the check below must see.  0.2 s.
-kconfigs=$(cd "$ksrc" && find . -name 'Kconfig*' -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)
+kconfigs=$(cd "$tree" && find . -name 'Kconfig*' -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)
 if [ ! -f "$obj/.config" ] || [ "$(cat "$obj/.ods-frags" 2>/dev/null)" != "$want" ] ||
    [ "$(cat "$obj/.ods-kconfig" 2>/dev/null)" != "$kconfigs" ]; then
 	rm -f "$obj/.ods-config.prev"
@@ -101,7 +103,7 @@ fi
 
 # Every option asked for must be in the final config, or be one this
 # kernel does not know (recorded for the guest: tests that need it skip).
-"$(dirname "$0")/check-config.sh" "$ksrc" "$obj/.config" "$obj/.ods-unavailable" "${frags[@]}" ||
+"$(dirname "$0")/check-config.sh" "$tree" "$obj/.config" "$obj/.ods-unavailable" "${frags[@]}" ||
 	{ rc=$?; rm -f "$obj/.ods-frags"; exit $rc; }
 
 jobs=$(nproc)
