@@ -117,14 +117,15 @@ for d in "$build" "$ODS_CACHE"; do
 done
 
 # -- kernel ------------------------------------------------------------------
+stamp=""
 if [ -z "$ksrc" ]; then
 	tarball=/usr/src/linux-source-6.1.tar.xz
 	ksrc=$ODS_CACHE/src/linux-source-6.1
-	stamp=$(stat -c '%s %Y' "$tarball")
-	if [ "$(cat "$ksrc.stamp" 2>/dev/null)" != "$stamp" ]; then
+	stamp=$ksrc.stamp
+	if [ "$(cat "$stamp" 2>/dev/null)" != "$(stat -c '%s %Y' "$tarball")" ]; then
 		say "unpacking $tarball (once)"
 		rm -rf "$ksrc" && mkdir -p "$ODS_CACHE/src" &&
-			tar -C "$ODS_CACHE/src" -xf "$tarball" && echo "$stamp" > "$ksrc.stamp" ||
+			tar -C "$ODS_CACHE/src" -xf "$tarball" && stat -c '%s %Y' "$tarball" > "$stamp" ||
 			fail $E_ENV "cannot unpack $tarball into $ODS_CACHE/src"
 	fi
 fi
@@ -159,10 +160,21 @@ if [ -n "$kernel" ]; then
 elif [ $list = 1 ]; then
 	step "$top/vm/build-kernel.sh" --headers-only "$ksrc" "$obj" "${frags[@]}"
 else
-	say "building the kernel in $obj (log: $obj/build.log)"
-	t0=$SECONDS
-	step "$top/vm/build-kernel.sh" "${gcov[@]}" "$ksrc" "$obj" "${frags[@]}"
-	say "kernel ready in $((SECONDS - t0))s"
+	# The unpacked default source never changes under us: a build of the
+	# same source, fragments and scripts needs no make run (4 s or more).
+	built=""
+	[ -n "$stamp" ] && built=$(cat "$stamp" "${frags[@]}" "$top"/vm/build-kernel.sh "$top"/vm/check-config.sh |
+		sha256sum | cut -c1-16)
+	if [ -n "$built" ] && [ -f "$obj/bzImage" ] && [ "$(cat "$obj/.ods-built" 2>/dev/null)" = "$built" ]; then
+		say "kernel in $obj is up to date"
+	else
+		say "building the kernel in $obj (log: $obj/build.log)"
+		t0=$SECONDS
+		rm -f "$obj/.ods-built"
+		step "$top/vm/build-kernel.sh" "${gcov[@]}" "$ksrc" "$obj" "${frags[@]}"
+		say "kernel ready in $((SECONDS - t0))s"
+		[ -z "$built" ] || echo "$built" > "$obj/.ods-built"
+	fi
 	bzimage=$obj/bzImage
 fi
 
