@@ -48,7 +48,7 @@ mutants:
 bisect-demo:
 	bench/bisect-demo.sh
 
-# Speed figures for README (bench/run --cold adds a from-scratch build).
+# Speed figures for README, cold build included (bench/run --no-cold: without).
 bench:
 	bench/run
 

@@ -15,7 +15,7 @@ one_line() {
 @test "--help documents every option and the exit codes" {
 	rt --help
 	assert_success
-	for opt in --ksrc --kernel --list -t --accel --out --timeout --junit --shell --bisect --seed; do
+	for opt in --ksrc --kernel --list -t --accel --out --timeout --junit --shell --bisect --seed --coverage; do
 		assert_output --partial "  $opt"
 	done
 	assert_output --partial "Exit codes: 0"
@@ -58,6 +58,12 @@ one_line() {
 	rt -t 'data.*;reboot'
 	assert_failure 2
 	one_line "is not a test-name glob"
+}
+
+@test "--coverage with a prebuilt --kernel is refused" {
+	rt --coverage --kernel /nonexistent
+	assert_failure 2
+	one_line "--coverage builds its own kernel; leave out --kernel"
 }
 
 @test "--kernel that does not exist: one line, exit 2" {
