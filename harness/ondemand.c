@@ -345,14 +345,18 @@ int od_reply(struct od_daemon *d, struct od_record *m)
 	return od_store_reply(d, m, ret);
 }
 
-static void *od_loop(void *arg)
+/*
+ * The daemon loop, for od_start()'s thread and the pool's: take each
+ * message and answer it as the script says, until woken to stop.  The
+ * daemon's own wake pipe carries a byte per wake-up ('q' to quit); a
+ * pool's is shared by its threads, so its first byte stays to stop them all.
+ */
+static void od_serve(struct od_daemon *d, int wake, bool shared)
 {
-	struct od_daemon *d = arg;
-
 	for (;;) {
 		struct pollfd p[2] = {
 			{ .fd = d->dev, .events = POLLIN },
-			{ .fd = d->wake[0], .events = POLLIN },
+			{ .fd = wake, .events = POLLIN },
 		};
 		struct od_record *m;
 		enum od_action act = OD_REPLY;
@@ -363,11 +367,12 @@ static void *od_loop(void *arg)
 			break;
 		}
 		if (p[1].revents) {
-			if (read(d->wake[0], &c, 1) != 1 || c == 'q')
+			if (shared || read(wake, &c, 1) != 1 || c == 'q')
 				break;
 		}
 		if (!(p[0].revents & POLLIN))
 			continue;
+		/* another thread may have taken it: read() then returns 0 */
 		if (od_next(d, &m, 0))
 			continue;
 		if (d->script)
@@ -375,6 +380,13 @@ static void *od_loop(void *arg)
 		if (act == OD_REPLY)
 			od_reply(d, m);
 	}
+}
+
+static void *od_loop(void *arg)
+{
+	struct od_daemon *d = arg;
+
+	od_serve(d, d->wake[0], false);
 	return NULL;
 }
 
@@ -927,32 +939,8 @@ uint64_t od_seed(void)
 static void *od_pool_loop(void *arg)
 {
 	struct od_pool *p = arg;
-	struct od_daemon *d = p->d;
 
-	for (;;) {
-		struct pollfd pf[2] = {
-			{ .fd = d->dev, .events = POLLIN },
-			{ .fd = p->wake[0], .events = POLLIN },
-		};
-		struct od_record *m;
-		enum od_action act = OD_REPLY;
-
-		if (poll(pf, 2, 1000) < 0 && errno != EINTR) {
-			od_fail(d, "pool poll: %s", strerror(errno));
-			break;
-		}
-		if (pf[1].revents)
-			break;
-		if (!(pf[0].revents & POLLIN))
-			continue;
-		/* another thread may have taken it: read() then returns 0 */
-		if (od_next(d, &m, 0))
-			continue;
-		if (d->script)
-			act = d->script(d, m, d->script_arg);
-		if (act == OD_REPLY)
-			od_reply(d, m);
-	}
+	od_serve(p->d, p->wake[0], true);
 	return NULL;
 }
 
