@@ -1313,3 +1313,95 @@ const char *od_manifest_sha(const char *fixture, const char *path)
 		free(m);
 	return sha;
 }
+
+/*
+ * Cache files, the daemon's fds, umount in a child.
+ */
+#include <dirent.h>
+
+/* nftw() has no argument for its callback: the walk's result goes here. */
+static char od_found[PATH_MAX];
+
+static int od_find_data(const char *path, const struct stat *st, int type,
+			struct FTW *ftw)
+{
+	/* fs/cachefiles/key.c: a data file's name starts with 'D' */
+	if (type != FTW_F || !S_ISREG(st->st_mode) || path[ftw->base] != 'D')
+		return 0;
+	snprintf(od_found, sizeof(od_found), "%s", path);
+	return 1;
+}
+
+int od_cache_file(const char *dir, char *path, size_t len)
+{
+	int ret;
+
+	od_found[0] = 0;
+	ret = nftw(dir, od_find_data, 16, FTW_PHYS);
+	if (ret < 0)
+		return -errno;
+	if (!ret)
+		return -ENOENT;
+	if (path && len)
+		snprintf(path, len, "%s", od_found);
+	return 0;
+}
+
+int od_wait_cache_file(const char *dir, char *path, size_t len, int timeout_ms)
+{
+	long deadline = od_now_ms() + timeout_ms;
+	int ret;
+
+	while ((ret = od_cache_file(dir, path, len)) == -ENOENT) {
+		if (od_now_ms() > deadline)
+			return -ETIMEDOUT;
+		usleep(10000);
+	}
+	return ret;
+}
+
+int od_fd_count(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir)))
+		n += de->d_name[0] != '.';
+	closedir(dir);
+	return n - 1;	/* the directory's own fd */
+}
+
+int od_fd_lowest_free(void)
+{
+	/* a new fd gets the lowest free number */
+	int fd = open("/", O_PATH | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return fd;
+}
+
+int od_umount_start(struct od_mounter *m, const char *mnt)
+{
+	int p[2];
+
+	memset(m, 0, sizeof(*m));
+	m->pid = -1;
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	m->pid = od_fork_clean(p[1]);
+	if (m->pid < 0)
+		return -errno ?: -EIO;
+	if (m->pid == 0) {
+		int ret = od_umount(mnt);
+
+		_exit(write(p[1], &ret, sizeof(ret)) == sizeof(ret) ? 0 : 2);
+	}
+	close(p[1]);
+	m->pipe = p[0];
+	return 0;
+}

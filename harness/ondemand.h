@@ -163,7 +163,7 @@ int od_klog_count(const char *needle);
 struct od_mounter {
 	pid_t pid;
 	int pipe;
-	int result;	/* 0 or -errno from mount(2); -EPIPE if it died */
+	int result;	/* 0 or -errno from mount(2) (umount(2)); -EPIPE if it died */
 };
 int od_mount_start(struct od_mounter *m, const char *fsid, const char *domain,
 		   const char *mnt);
@@ -290,5 +290,21 @@ int od_check_image(const char *mnt, const char *fixture, int timeout_ms,
 int od_wait_answered(struct od_daemon *d, uint32_t opcode, int timeout_ms);
 /* A script that answered a request itself notes it (and wakes waiters). */
 int od_answered(struct od_daemon *d, struct od_record *m, int ret);
+
+/*
+ * Where a withdrawn object's data went, and what the daemon holds.
+ */
+/* The first data file under a cache directory: 0 and its path, or -ENOENT. */
+int od_cache_file(const char *dir, char *path, size_t len);
+/*
+ * Until there is one: 0, or -ETIMEDOUT.  A new object's cache file is a
+ * tmpfile until its withdrawal (after its CLOSE) links it in.
+ */
+int od_wait_cache_file(const char *dir, char *path, size_t len, int timeout_ms);
+/* The calling process's open fds, and the lowest free fd number. */
+int od_fd_count(void);
+int od_fd_lowest_free(void);
+/* umount(2) in its own process; the result comes with od_mount_wait(). */
+int od_umount_start(struct od_mounter *m, const char *mnt);
 
 #endif

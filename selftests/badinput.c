@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * E. Bad input from the daemon: malformed copen (E1), wrong
- * READ_COMPLETE (E2), bad anon-fd writes (E3), junk commands (E4).
+ * READ_COMPLETE (E2), bad anon-fd writes (E3), junk commands (E4), a
+ * read() of an OPEN into a buffer the kernel cannot write (E5).
  *
- * Every case starts from the same world: "inline" mounted, one of its
- * READs taken and held; "plain" being mounted, its OPEN taken and held.
+ * Every case of E1-E4 starts from the same world: "inline" mounted, one
+ * of its READs taken and held; "plain" being mounted, its OPEN taken and
+ * held.
  * The junk is aimed at those two requests.  Each case checks the errno
  * fs/cachefiles gives the junk, then what became of the requests: still
  * answerable (the mount then succeeds and every byte reads right), or,
@@ -237,6 +239,7 @@ FIXTURE_VARIANT(copen) {
 };
 
 /* the id does not parse: rejected before any request is looked up */
+FIXTURE_VARIANT_ADD(copen, no_args) { CMD("copen"), -EINVAL, KEPT };
 FIXTURE_VARIANT_ADD(copen, no_comma) { CMD("copen {open}"), -EINVAL, KEPT };
 FIXTURE_VARIANT_ADD(copen, empty_id) { CMD("copen ,{size}"), -EINVAL, KEPT };
 FIXTURE_VARIANT_ADD(copen, text_id) { CMD("copen abc,{size}"), -EINVAL, KEPT };
@@ -512,6 +515,75 @@ TEST_F(anonwrite, write_then_complete)
 	aftermath(_metadata, w, KEPT);
 	if (variant->or_lands && ret >= 0)
 		first_bad_line(_metadata, path2(w, "big-odd"), "big-odd");
+}
+
+/*
+ * E5: the daemon reads the OPEN into memory it cannot write (a read-only
+ * mapping).  The copy fails after the anon fd was made: read() returns
+ * EFAULT, the fd is never installed (the daemon has the same fds as
+ * before, the lowest free number included), and the OPEN is failed, so
+ * the mount fails (on a cold cache its superblock read waits in
+ * cachefiles_prepare_read(): EIO).  Nothing is left behind: no request,
+ * and a sane read of the next mount's OPEN works.
+ */
+FIXTURE(readfault) {
+	struct ods_env e;
+	struct od_mounter mo;
+	void *ro;
+};
+
+FIXTURE_SETUP(readfault)
+{
+	self->mo.pid = -1;
+	self->ro = mmap(NULL, CACHEFILES_MSG_MAX_SIZE, PROT_READ,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->ro);
+	ASSERT_EQ(0, ods_up(&self->e));
+	od_stop(&self->e.d);
+}
+
+FIXTURE_TEARDOWN(readfault)
+{
+	if (self->mo.pid > 0)
+		od_close_dev(&self->e.d);	/* fails the OPEN the mount waits for */
+	od_mount_kill(&self->mo);
+	if (!self->e.d.running && self->e.d.dev >= 0)
+		od_start(&self->e.d);
+	ods_down(&self->e);
+	munmap(self->ro, CACHEFILES_MSG_MAX_SIZE);
+}
+
+TEST_F(readfault, open_efault)
+{
+	struct od_daemon *d = &self->e.d;
+	int fds, lowest;
+	ssize_t n;
+
+	ASSERT_EQ(0, od_mount_start(&self->mo, "plain", NULL, self->e.mnt));
+	ASSERT_TRUE(od_poll_in(d, OD_WAIT_MS)) TH_LOG("the mount sent no OPEN");
+	ASSERT_EQ(0, od_wait_blocked(self->mo.pid, OD_WAIT_MS)) TH_LOG("the mount does not wait");
+
+	fds = od_fd_count();
+	lowest = od_fd_lowest_free();
+	n = read(d->dev, self->ro, CACHEFILES_MSG_MAX_SIZE);
+	EXPECT_EQ(-EFAULT, n < 0 ? -errno : n) TH_LOG("read() into a read-only buffer");
+	EXPECT_EQ(fds, od_fd_count()) TH_LOG("an anon fd was installed");
+	EXPECT_EQ(lowest, od_fd_lowest_free()) TH_LOG("an fd number was leaked");
+
+	ASSERT_EQ(0, od_mount_wait(&self->mo, OD_WAIT_MS)) TH_LOG("the mount hangs");
+	EXPECT_EQ(-EIO, self->mo.result) TH_LOG("mount: %s", strerror(-self->mo.result));
+	self->e.mounted = !self->mo.result;
+	EXPECT_FALSE(od_poll_in(d, 0)) TH_LOG("the OPEN is still queued");
+
+	ASSERT_EQ(0, od_start(d));
+	if (!self->e.mounted)
+		ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	check_files(_metadata, "plain", self->e.mnt);
+	EXPECT_STREQ("", d->error);
+	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
+	od_teardown(d);
+	EXPECT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("the failed OPEN left a pin");
 }
 
 ODS_MAIN

@@ -611,6 +611,89 @@ TEST_F(data, seek_data_hole)
 	}
 }
 
+/*
+ * A9. The daemon reports a size of 0 (copen <id>,0).  fscache then marks
+ * the cookie as having no data to read, but EROFS's reads are on demand
+ * (NETFS_SREQ_ONDEMAND): cachefiles_prepare_read() asks the daemon all the
+ * same, and the superblock still comes through a READ.  The size only
+ * shapes the cache file, which is not grown at all: at that READ,
+ * lseek(SEEK_END) on the anon fd says 0.  What the mount gets is up to the
+ * daemon: one that serves nothing (the blob is empty, as it said) fails
+ * the mount with EIO after that one READ; one that serves the blob's bytes
+ * anyway gets a mount that reads right.
+ */
+FIXTURE(zerosize) {
+	struct ods_env e;
+	bool serve;
+	off_t eof;	/* of the cache file, at the first READ */
+};
+
+FIXTURE_VARIANT(zerosize) {
+	bool serve;
+};
+
+FIXTURE_VARIANT_ADD(zerosize, nothing_served) { .serve = false };
+FIXTURE_VARIANT_ADD(zerosize, served_anyway) { .serve = true };
+
+static enum od_action open_empty(struct od_daemon *d, struct od_record *m, void *arg)
+{
+	FIXTURE_DATA(zerosize) *self = arg;
+
+	if (m->opcode == CACHEFILES_OP_READ && self->eof < 0) {
+		self->eof = lseek(od_object(d, m->object_id)->anon_fd, 0, SEEK_END);
+		return OD_REPLY;
+	}
+	if (m->opcode != CACHEFILES_OP_OPEN)
+		return OD_REPLY;
+	/* od_write() serves up to the size registered here */
+	if (od_object_add(d, m, NULL, self->serve ? -1 : 0))
+		return OD_REPLY;
+	od_answered(d, m, od_copen(d, m->msg_id, 0));
+	return OD_DONE;
+}
+
+FIXTURE_SETUP(zerosize)
+{
+	self->serve = variant->serve;
+	self->eof = -1;
+	ASSERT_EQ(0, ods_up(&self->e));
+	od_set_script(&self->e.d, open_empty, self);
+}
+
+FIXTURE_TEARDOWN(zerosize)
+{
+	ods_down(&self->e);
+}
+
+TEST_F(zerosize, copen_size_0)
+{
+	struct od_daemon *d = &self->e.d;
+	struct od_record *open, *read;
+	char bad[256];
+	int ret;
+
+	ret = ods_mount(&self->e, "plain");
+	open = od_find(d, CACHEFILES_OP_OPEN, 0);
+	ASSERT_NE(NULL, open);
+	EXPECT_EQ(0, open->reply) TH_LOG("copen %u,0: %s", open->msg_id, strerror(-open->reply));
+	ASSERT_EQ(0, od_wait_answered(d, CACHEFILES_OP_READ, OD_WAIT_MS));
+	read = od_find(d, CACHEFILES_OP_READ, 0);
+	ASSERT_NE(NULL, read) TH_LOG("no READ: the size of 0 kept the daemon out");
+	EXPECT_EQ(open->object_id, read->object_id);
+	EXPECT_EQ(0, read->off) TH_LOG("the first READ is not the superblock's");
+	EXPECT_EQ(0, self->eof) TH_LOG("the cache file of an empty object has a size");
+
+	if (!variant->serve) {
+		EXPECT_EQ(-EIO, ret) TH_LOG("mount: %s", strerror(-ret));
+		EXPECT_EQ(1, od_count(d, CACHEFILES_OP_READ));
+		return;
+	}
+	ASSERT_EQ(0, ret) TH_LOG("mount: %s", strerror(-ret));
+	ret = od_check_image(self->e.mnt, "plain", 3 * OD_WAIT_MS, bad, sizeof(bad));
+	EXPECT_EQ(0, ret) TH_LOG("%s: %s", bad, ret == -EILSEQ ? "wrong data" : strerror(-ret));
+	EXPECT_STREQ("", d->error);
+}
+
 /* A5: what is special to an image with an extra blob. */
 FIXTURE(multidev) {
 	struct ods_env e;

@@ -4,7 +4,6 @@
  * manager's commands: what a later mount sees after an earlier one failed,
  * was served by another daemon, was culled, or was remounted.
  */
-#include <ftw.h>
 #include "ods.h"
 
 FIXTURE(lifecycle) {
@@ -100,22 +99,13 @@ TEST_F(lifecycle, new_daemon_with_another_tag)
 	EXPECT_EQ(0, read_all_ok(_metadata, self));
 }
 
-static char data_file[PATH_MAX];
-
-static int find_data_file(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-	if (type == FTW_F && !strncmp(path + f->base, "D", 1))
-		snprintf(data_file, sizeof(data_file), "%s", path);
-	return 0;
-}
-
 /*
  * "inuse" and "cull" see the object while it is mounted, and culling it
  * afterwards makes the next mount fetch everything again. (test13)
  */
 TEST_F(lifecycle, inuse_and_cull)
 {
-	char dir[PATH_MAX], *name;
+	char data_file[PATH_MAX], dir[PATH_MAX], *name;
 	int reads;
 
 	/* a new object is a tmpfile until its first withdrawal links it in */
@@ -123,9 +113,8 @@ TEST_F(lifecycle, inuse_and_cull)
 	ASSERT_EQ(0, read_all_ok(_metadata, self));
 	ASSERT_EQ(0, ods_umount(&self->e));
 	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
-	data_file[0] = 0;
-	ASSERT_EQ(0, nftw(self->e.cache, find_data_file, 16, FTW_PHYS));
-	ASSERT_NE(0, data_file[0]) TH_LOG("no data file under %s", self->e.cache);
+	ASSERT_EQ(0, od_cache_file(self->e.cache, data_file, sizeof(data_file)))
+		TH_LOG("no data file under %s", self->e.cache);
 	snprintf(dir, sizeof(dir), "%s", data_file);
 	name = strrchr(dir, '/');
 	*name++ = 0;

@@ -330,6 +330,138 @@ TEST_F(restore, new_daemon_takes_over)
 }
 
 /*
+ * F1b. "restore" while the daemon still holds the anon fd of an OPEN it
+ * read and has not answered (it restores without having crashed, or an fd
+ * store kept the fd across its restart).  restore marks the OPEN new
+ * again, but the object has its anon fd already: the second read() of the
+ * OPEN refuses to make another one and fails with EEXIST, and that fails
+ * the OPEN (cachefiles_ondemand_get_fd()).  No second fd appears; the mount
+ * fails (its superblock read waits in cachefiles_prepare_read() on a cold
+ * cache, so with EIO); the OPEN cannot be answered any more.  Closing the
+ * held fd releases the object, and a new mount works.
+ */
+FIXTURE(restoreheld) {
+	struct ods_env e;
+	struct od_mounter mo;
+	struct od_reader r;
+};
+
+FIXTURE_SETUP(restoreheld)
+{
+	self->mo.pid = self->r.pid = -1;
+	snprintf(self->e.cache, sizeof(self->e.cache), OD_CACHE_ROOT "/t%d", getpid());
+	snprintf(self->e.mnt, sizeof(self->e.mnt), "/mnt/t%d", getpid());
+	ASSERT_EQ(0, od_bind(&self->e.d, self->e.cache, NULL));
+	if (!od_kernel_has_restore(&self->e.d))
+		SKIP(return, "no \"restore\": the kernel predates the failover series");
+}
+
+FIXTURE_TEARDOWN(restoreheld)
+{
+	od_reader_kill(&self->r);
+	if (self->mo.pid > 0)
+		od_close_dev(&self->e.d);	/* fails the OPEN the mount waits for */
+	od_mount_kill(&self->mo);
+	if (!self->e.d.running && self->e.d.dev >= 0)
+		od_start(&self->e.d);
+	ods_down(&self->e);
+}
+
+TEST_F(restoreheld, second_read_eexist)
+{
+	struct od_daemon *d = &self->e.d;
+	struct od_record *open, *m;
+	int fds, lowest, ret;
+	char sha[65];
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, od_mount_start(&self->mo, "plain", NULL, self->e.mnt));
+	ASSERT_EQ(0, od_next(d, &open, OD_WAIT_MS)) TH_LOG("the mount sent no OPEN");
+	ASSERT_EQ(CACHEFILES_OP_OPEN, open->opcode);
+	ASSERT_EQ(0, od_wait_blocked(self->mo.pid, OD_WAIT_MS)) TH_LOG("the mount does not wait");
+	ASSERT_EQ(0, od_cmd(d, "restore"));
+	ASSERT_TRUE(od_poll_in(d, OD_WAIT_MS)) TH_LOG("restore did not requeue the OPEN");
+
+	fds = od_fd_count();
+	lowest = od_fd_lowest_free();
+	ret = od_read_msg(d, &m);
+	EXPECT_EQ(-EEXIST, ret) TH_LOG("read() of the OPEN again: %s",
+				       ret ? strerror(-ret) : od_opname(m->opcode));
+	EXPECT_EQ(fds, od_fd_count()) TH_LOG("a second anon fd for the object");
+	EXPECT_EQ(lowest, od_fd_lowest_free());
+
+	ASSERT_EQ(0, od_mount_wait(&self->mo, OD_WAIT_MS)) TH_LOG("the mount hangs");
+	EXPECT_EQ(-EIO, self->mo.result) TH_LOG("mount: %s", strerror(-self->mo.result));
+	self->e.mounted = !self->mo.result;
+	EXPECT_EQ(-EINVAL, od_copen(d, open->msg_id, od_blob_size("plain")))
+		TH_LOG("the failed OPEN %u is still answerable", open->msg_id);
+	EXPECT_FALSE(od_poll_in(d, 0)) TH_LOG("something more after the failed OPEN");
+
+	/* the held fd still names the object; closing it lets go of it */
+	EXPECT_EQ(0, close(open->anon_fd));
+	ASSERT_EQ(0, od_start(d));
+	if (!self->e.mounted)
+		ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "big-odd"), sha));
+	EXPECT_STREQ(od_manifest_sha("plain", "big-odd"), sha);
+	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
+	EXPECT_STREQ("", d->error);
+	od_teardown(d);
+	EXPECT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("the refused OPEN left a pin");
+}
+
+/*
+ * The same daemon takes a READ, restores, and only then closes the READ's
+ * anon fd (it drops a stale fd after its restart).  Closing the fd flushes
+ * nothing but a queued CLOSE (cachefiles_ondemand_fd_release()): the
+ * requeued READ stays, and comes again after a reopen OPEN, under its
+ * msg_id and for the reopened object; the reader gets the right bytes.
+ */
+TEST_F(restoreheld, read_then_close)
+{
+	struct od_daemon *d = &self->e.d;
+	struct od_record *read, *open, *m;
+	struct od_reader *r = &self->r;
+	struct stat st;
+	int first;
+
+	if (_metadata->skip)
+		return;
+	ASSERT_EQ(0, od_start(d));
+	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, stat(ods_path(&self->e, "big-odd"), &st));
+	first = od_find(d, CACHEFILES_OP_OPEN, 0)->object_id;
+	od_stop(d);
+
+	ASSERT_EQ(0, od_reader_start(r, ods_path(&self->e, "big-odd"), 0, -1));
+	ASSERT_EQ(0, od_next(d, &read, OD_WAIT_MS)) TH_LOG("the read sent no READ");
+	ASSERT_EQ(CACHEFILES_OP_READ, read->opcode);
+	ASSERT_EQ(0, od_cmd(d, "restore"));
+	ASSERT_EQ(0, od_close_anon(d, first));
+
+	ASSERT_EQ(0, od_next(d, &open, OD_WAIT_MS)) TH_LOG("nothing after the close");
+	ASSERT_EQ(CACHEFILES_OP_OPEN, open->opcode) TH_LOG("got %s", od_opname(open->opcode));
+	EXPECT_STREQ("plain", open->cookie_key);
+	EXPECT_NE(first, open->object_id);
+	ASSERT_EQ(0, od_reply(d, open));
+	ASSERT_EQ(0, od_next(d, &m, OD_WAIT_MS)) TH_LOG("the READ was lost");
+	ASSERT_EQ(CACHEFILES_OP_READ, m->opcode) TH_LOG("got %s", od_opname(m->opcode));
+	EXPECT_EQ(read->msg_id, m->msg_id);
+	EXPECT_EQ(read->off, m->off);
+	EXPECT_EQ(read->rlen, m->rlen);
+	EXPECT_EQ(open->object_id, m->object_id);
+	ASSERT_EQ(0, od_reply(d, m));
+
+	ASSERT_EQ(0, od_start(d));
+	ASSERT_EQ(0, od_reader_wait(r, OD_WAIT_MS)) TH_LOG("the reader hangs");
+	EXPECT_EQ(0, r->result) TH_LOG("reader: %s", strerror(-r->result));
+	EXPECT_STREQ(od_manifest_sha("plain", "big-odd"), r->sha256);
+	EXPECT_STREQ("", d->error);
+}
+
+/*
  * F2. The daemon is killed outright, device and all, while readers wait:
  * every waiter gets EIO, later misses too, and once the last reference is
  * gone the same cache directory can be bound and used again.

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * I. Resources run out: the daemon has no fd left for an OPEN's anon fd
+ * (I1), the cache disk is too full for the daemon's writes (I2).  Each case
+ * checks the errno the daemon gets, what becomes of the request, and that
+ * everything works again once the resource is back.
+ */
+#include <sys/resource.h>
+#include <sys/statvfs.h>
+
+#include "ods.h"
+
+/*
+ * I1. The daemon is at its RLIMIT_NOFILE when it reads an OPEN: read()
+ * fails with EMFILE before any anon fd exists, and the OPEN is failed with
+ * it (cachefiles_ondemand_get_fd()), so the mount fails (on a cold cache
+ * its superblock read waits in cachefiles_prepare_read(): EIO).  The
+ * daemon's fds are as they were, nothing stays queued, and with its limit
+ * back the daemon serves a new mount.
+ */
+FIXTURE(nofile) {
+	struct ods_env e;
+	struct od_mounter mo;
+	struct rlimit saved;
+};
+
+FIXTURE_SETUP(nofile)
+{
+	self->mo.pid = -1;
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &self->saved));
+	ASSERT_EQ(0, ods_up(&self->e));
+	od_stop(&self->e.d);
+}
+
+FIXTURE_TEARDOWN(nofile)
+{
+	setrlimit(RLIMIT_NOFILE, &self->saved);
+	if (self->mo.pid > 0)
+		od_close_dev(&self->e.d);	/* fails the OPEN the mount waits for */
+	od_mount_kill(&self->mo);
+	if (!self->e.d.running && self->e.d.dev >= 0)
+		od_start(&self->e.d);
+	ods_down(&self->e);
+}
+
+TEST_F(nofile, open_emfile)
+{
+	struct od_daemon *d = &self->e.d;
+	struct rlimit lim = self->saved;
+	struct od_record *m;
+	int fds, lowest, ret;
+	char sha[65];
+
+	ASSERT_EQ(0, od_mount_start(&self->mo, "plain", NULL, self->e.mnt));
+	ASSERT_TRUE(od_poll_in(d, OD_WAIT_MS)) TH_LOG("the mount sent no OPEN");
+	ASSERT_EQ(0, od_wait_blocked(self->mo.pid, OD_WAIT_MS)) TH_LOG("the mount does not wait");
+
+	fds = od_fd_count();
+	lowest = od_fd_lowest_free();
+	ASSERT_LT(0, lowest);
+	/* every fd number below the limit is taken */
+	lim.rlim_cur = lowest;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &lim));
+	ret = od_read_msg(d, &m);
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &self->saved));
+	EXPECT_EQ(-EMFILE, ret) TH_LOG("read() of the OPEN with no fd free: %s",
+				       ret ? strerror(-ret) : od_opname(m->opcode));
+	EXPECT_EQ(fds, od_fd_count());
+	EXPECT_EQ(lowest, od_fd_lowest_free());
+
+	ASSERT_EQ(0, od_mount_wait(&self->mo, OD_WAIT_MS)) TH_LOG("the mount hangs");
+	EXPECT_EQ(-EIO, self->mo.result) TH_LOG("mount: %s", strerror(-self->mo.result));
+	self->e.mounted = !self->mo.result;
+	EXPECT_FALSE(od_poll_in(d, 0)) TH_LOG("the OPEN is still queued");
+
+	ASSERT_EQ(0, od_start(d));
+	if (!self->e.mounted)
+		ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "big-odd"), sha));
+	EXPECT_STREQ(od_manifest_sha("plain", "big-odd"), sha);
+	EXPECT_STREQ("", d->error);
+	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
+	od_teardown(d);
+	EXPECT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("the failed OPEN left a pin");
+}
+
+/*
+ * I2. The cache disk fills up (another file takes the free space) while a
+ * file is being read.  cachefiles keeps 1% of the disk free (bstop): the
+ * daemon's write of the READ's data to the anon fd fails with ENOBUFS
+ * (cachefiles_has_space(), from __cachefiles_prepare_write()).  The daemon
+ * completes the READ anyway; the data is not in the cache file, and the
+ * reader gets EIO.  Once the space is back the same read goes through.
+ */
+#define FULL_FILE	"tens-of-blocks"	/* not read before the disk fills */
+
+struct full_state {
+	int writes;	/* READs the daemon tried to serve */
+	int err;	/* what the last write got */
+};
+
+FIXTURE(cachefull) {
+	struct ods_env e;
+	struct od_reader r;
+	char filler[PATH_MAX];
+	struct full_state st;
+};
+
+/* Serve each READ as usual, note what the write got, complete it anyway. */
+static enum od_action write_then_cread(struct od_daemon *d, struct od_record *m,
+				       void *arg)
+{
+	struct full_state *st = arg;
+
+	if (m->opcode != CACHEFILES_OP_READ)
+		return OD_REPLY;
+	st->err = od_write(d, m->object_id, m->off, m->rlen);
+	st->writes++;
+	od_answered(d, m, od_cread(d, m->object_id, m->msg_id));
+	return OD_DONE;
+}
+
+/* Take all the space non-root users may have: 0 or -errno. */
+static int fill_disk(const char *path)
+{
+	off_t off = 0, chunk = 64 << 20;
+	struct statvfs sv;
+	int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (!fstatvfs(fd, &sv) && sv.f_bavail) {
+		off_t want = (off_t)sv.f_bavail * sv.f_frsize;
+
+		if (want > chunk)
+			want = chunk;
+		if (!fallocate(fd, 0, off, want)) {
+			off += want;
+		} else if (errno == ENOSPC && chunk > (off_t)sv.f_frsize) {
+			chunk /= 2;
+		} else {
+			ret = -errno;
+			break;
+		}
+	}
+	close(fd);
+	return ret;
+}
+
+FIXTURE_SETUP(cachefull)
+{
+	struct stat st;
+
+	self->r.pid = -1;
+	snprintf(self->filler, sizeof(self->filler), OD_CACHE_ROOT "/filler.%d", getpid());
+	ASSERT_EQ(0, ods_up(&self->e));
+	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, stat(ods_path(&self->e, FULL_FILE), &st));
+	od_set_script(&self->e.d, write_then_cread, &self->st);
+}
+
+FIXTURE_TEARDOWN(cachefull)
+{
+	od_reader_kill(&self->r);
+	unlink(self->filler);
+	ods_down(&self->e);
+}
+
+TEST_F(cachefull, anon_write_enobufs)
+{
+	struct od_daemon *d = &self->e.d;
+	struct statvfs sv;
+
+	ASSERT_EQ(0, fill_disk(self->filler));
+	ASSERT_EQ(0, statvfs(OD_CACHE_ROOT, &sv));
+	TH_LOG("cache disk: %llu of %llu blocks free to users",
+	       (unsigned long long)sv.f_bavail, (unsigned long long)sv.f_blocks);
+	ASSERT_GT(sv.f_blocks / 100, sv.f_bavail) TH_LOG("the disk is not full enough");
+
+	ASSERT_EQ(0, od_reader_start(&self->r, ods_path(&self->e, FULL_FILE), 0, -1));
+	ASSERT_EQ(0, od_reader_wait(&self->r, OD_WAIT_MS)) TH_LOG("the reader hangs");
+	EXPECT_EQ(-EIO, self->r.result) TH_LOG("reader: %s", strerror(-self->r.result));
+	ASSERT_LT(0, self->st.writes) TH_LOG("the read sent no READ");
+	EXPECT_EQ(-ENOBUFS, self->st.err) TH_LOG("the daemon's write: %s",
+						 strerror(-self->st.err));
+
+	/* space back: the same read fetches again, and this time it lands */
+	ASSERT_EQ(0, unlink(self->filler));
+	sync();
+	self->st.writes = 0;
+	ASSERT_EQ(0, od_reader_start(&self->r, ods_path(&self->e, FULL_FILE), 0, -1));
+	ASSERT_EQ(0, od_reader_wait(&self->r, OD_WAIT_MS)) TH_LOG("the reader hangs");
+	EXPECT_EQ(0, self->r.result) TH_LOG("reader: %s", strerror(-self->r.result));
+	EXPECT_STREQ(od_manifest_sha("plain", FULL_FILE), self->r.sha256);
+	EXPECT_LT(0, self->st.writes) TH_LOG("nothing was fetched again");
+	EXPECT_EQ(0, self->st.err) TH_LOG("the daemon's write: %s", strerror(-self->st.err));
+	EXPECT_STREQ("", d->error);
+}
+
+ODS_MAIN
