@@ -30,7 +30,8 @@ boots it in QEMU and runs the cachefiles on-demand selftests, printing KTAP.
   --out DIR          results directory (default build/results/<time>)
   --timeout SECONDS  per-test timeout (default 30)
   --junit FILE       also write JUnit XML
-  -j N               split the tests over N VMs (default 1)
+  -j N               split the tests over N VMs of 2 vCPUs each (default:
+                     the number of CPUs, at most 4)
   --keep             keep the VMs' cache disks and initrds in the results
   --shell            boot the test VM and give a shell instead of running
   --gdb              like --shell, with QEMU's gdb stub on :1234, stopped
@@ -50,7 +51,7 @@ unpacked default source, kernel builds and the KVM verdict.
 USAGE
 }
 
-flavour=default seed="" ksrc="" kernel="" list=0 coverage=0 accel=auto out="" timeout=30 junit="" shell=0 bisect=0 jobs=1 keep=0 gdb=0
+flavour=default seed="" ksrc="" kernel="" list=0 coverage=0 accel=auto out="" timeout=30 junit="" shell=0 bisect=0 jobs=auto keep=0 gdb=0
 globs=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -99,6 +100,7 @@ step() {	# step CMD...: run a layer, passing its exit code through fail()
 case $flavour in default|debug|modules) ;; *) fail $E_USAGE "--flavour takes default, debug or modules, not '$flavour'" ;; esac
 case $accel in auto|kvm|tcg) ;; *) fail $E_USAGE "--accel takes auto, kvm or tcg, not '$accel'" ;; esac
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || fail $E_USAGE "--timeout takes a whole number of seconds, not '$timeout'"
+[ "$jobs" = auto ] && jobs=$(n=$(nproc); echo $((n < 4 ? n : 4)))
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || fail $E_USAGE "-j takes a number of VMs (1 or more), not '$jobs'"
 [ -z "$seed" ] || [[ $seed =~ ^[0-9]+$ ]] || fail $E_USAGE "--seed takes a whole number, not '$seed'"
 for g in "${globs[@]}"; do
@@ -249,7 +251,7 @@ mkdir -p "$out" || fail $E_USAGE "--out $out: cannot create it"
 out=$(cd "$out" && pwd)
 rm -rf "$out/tests" "$out"/vm* "$out"/*.raw
 [ -n "$seed" ] || seed=$(( $(date +%s) % 1000000 ))
-[ $shell = 1 ] && jobs=1
+{ [ $shell = 1 ] || [ $gdb = 1 ]; } && jobs=1
 ntests=$(wc -l < "$build/tests")
 [ "$jobs" -le "$ntests" ] || jobs=$((ntests > 0 ? ntests : 1))
 # the plan: "binary name index vm", tests dealt round-robin over the VMs
@@ -284,7 +286,7 @@ verdict=$ODS_CACHE/kvm-verdict.$(cat /proc/sys/kernel/random/boot_id)
 boot_one() {	# boot_one K ACCEL ALIVE-SECONDS
 	local vm=$out/vm$1
 	"$top/vm/boot.sh" --accel "$2" --alive "$3" --limit "$limit" --quiet "$quiet" \
-		--smp $((jobs > 1 ? 1 : 2)) "$bzimage" "$vm/initrd" "$vm/cache.img" "$vm"
+		"$bzimage" "$vm/initrd" "$vm/cache.img" "$vm"
 }
 boot() {	# boot ACCEL ALIVE-SECONDS: every VM at once, progress on stderr
 	local all

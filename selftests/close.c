@@ -375,7 +375,6 @@ TEST_F(anonreopen, reads_end_after_close)
  * is neither handed out nor failed; with it closed every daemon read turns
  * the READ into yet another OPEN.  The reader waits until it is killed.)
  */
-#define REFUSED_WAIT_MS	1500
 
 FIXTURE(reopenrefused) {
 	struct ods_env e;
@@ -444,11 +443,11 @@ TEST_F(reopenrefused, read_fails_not_hangs)
 	od_set_script(d, refuse_reopen, self);
 	ASSERT_EQ(0, od_reader_start(&self->r, ods_path(&self->e, "big-odd"), 0, -1));
 	/* a kernel that fails the READ does so at once; 6.1.192 never does */
-	ret = od_reader_wait(&self->r, REFUSED_WAIT_MS);
+	ret = od_reader_wait(&self->r, OD_PROMPT_MS);
 	TH_LOG("%d reopen OPENs refused while the reader waited", self->refused);
 	ASSERT_LT(0, self->refused) TH_LOG("the miss did not reopen the object");
 	ASSERT_EQ(0, ret) TH_LOG("the reader still waits %d ms after its reopen was refused",
-				 REFUSED_WAIT_MS);
+				 OD_PROMPT_MS);
 	EXPECT_EQ(-EIO, self->r.result);
 }
 
@@ -527,7 +526,7 @@ TEST_F(closeflush, no_close_delivered)
 			TH_LOG("%s committed before its CLOSE was taken", file);
 		ASSERT_EQ(0, od_close_anon(d, self->object_id));
 	}
-	ret = od_wait_cache_file(self->e.cache, file, sizeof(file), OD_WAIT_MS);
+	ret = od_wait_cache_file(self->e.cache, file, sizeof(file), OD_PROMPT_MS);
 	EXPECT_EQ(0, ret) TH_LOG("the withdrawal still waits for the daemon to read its CLOSE");
 	if (ret && !od_read_msg(d, &m)) {
 		TH_LOG("then the daemon reads %s %u, for object %u (it had closed object %d)",
