@@ -2,7 +2,7 @@
 # README.md for its options.
 BATS_LIB ?= /usr/lib/bats
 
-.PHONY: test check check-host check-modules check-debug list shell mutants bisect-demo bench clean
+.PHONY: test check check-host check-modules check-debug coverage list shell mutants bisect-demo bench clean
 
 # The debug flavour (KASAN, kmemleak, lockdep) is slow under TCG (~15 s a
 # test with the kmemleak scans, up to a minute a fail-nth sweep window), so
@@ -24,7 +24,7 @@ test:
 # subset, and the git bisect run demo.
 check: check-host
 	./run_tests.sh --out build/results-default --junit build/junit.xml
-	$(MAKE) check-modules check-debug bisect-demo
+	$(MAKE) check-modules check-debug coverage bisect-demo
 	@cat build/results-*/summary.md.totals | awk '{ p += $$1; f += $$3; s += $$5 } \
 		END { printf "total: %d passed, %d failed, %d skipped\n", p, f, s }'
 
@@ -34,6 +34,11 @@ check-modules:
 check-debug:
 	./run_tests.sh --flavour debug --timeout 120 --seed $(DEBUG_SEED) --out build/results-debug \
 		--junit build/junit-debug.xml $(DEBUG_SUBSET)
+
+# The gcov kernel runs every test (fault injection included); the report
+# and a per-file summary land in build/results-coverage/coverage.
+coverage:
+	./run_tests.sh --coverage --out build/results-coverage
 
 check-host:
 	vm/deps.sh check
