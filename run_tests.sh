@@ -180,6 +180,9 @@ else
 	bzimage=$obj/bzImage
 fi
 
+# the kernel's HZ: kmemleak on 6.1.192 dates a leak in jiffies only
+hz=$(sed -n 's/^CONFIG_HZ=//p' "${kconf:-$obj/.config}" 2>/dev/null)
+
 # -- tests and fixtures -------------------------------------------------------
 make -s -C "$top/selftests" KSRC="$ksrc" KHDR="$obj/hdr" OUT="$build/selftests" > "$build/selftests.log" 2>&1 ||
 	fail $E_UNTESTABLE "the selftests do not build against $ksrc: $(grep -m1 'error' "$build/selftests.log") (see $build/selftests.log)"
@@ -216,7 +219,7 @@ rm -rf "$stage"
 mkdir -p "$stage"/{bin,harness,selftests,fixtures,etc/ods}
 cp /bin/busybox "$stage/bin/" && ln -s busybox "$stage/bin/sh"
 cp "$top/harness/init" "$stage/init"
-cp "$top/harness/splat-check" "$stage/harness/"
+cp "$top/harness/splat-check" "$top/harness/kmemleak-who" "$stage/harness/"
 if [ -d "$obj/modroot/lib/modules" ] && [ -z "$kernel" ]; then
 	# the loader is linked against the host's libkmod: bring its libraries
 	gcc -O2 -Wall -o "$build/modload" "$top/harness/modload.c" -lkmod > "$build/modload.log" 2>&1 ||
@@ -261,8 +264,8 @@ awk -v j="$jobs" '{ print $1, $2, NR, (NR - 1) % j + 1 }' "$build/tests" > "$out
 prepare_vm() {	# prepare_vm K
 	local vm=$out/vm$1
 	mkdir -p "$vm/run/etc/ods"
-	printf 'ODS_MODE=%s\nODS_TIMEOUT_S=%s\nODS_SEED=%s\nODS_COVERAGE=%s\nODS_VM=%s\n' "$([ $shell = 1 ] && echo shell || echo run)" \
-		"$timeout" "$seed" "$coverage" "$1" > "$vm/run/etc/ods/config"
+	printf 'ODS_MODE=%s\nODS_TIMEOUT_S=%s\nODS_SEED=%s\nODS_HZ=%s\nODS_COVERAGE=%s\nODS_VM=%s\n' "$([ $shell = 1 ] && echo shell || echo run)" \
+		"$timeout" "$seed" "$hz" "$coverage" "$1" > "$vm/run/etc/ods/config"
 	awk -v k="$1" '$4 == k { print $1, $2, $3 }' "$out/plan" > "$vm/run/etc/ods/tests"
 	"$top/vm/mkinitramfs.sh" "$vm/run" "$vm/run.cpio.gz" || return $E_ENV
 	cat "$build/base.cpio.gz" "$vm/run.cpio.gz" > "$vm/initrd"

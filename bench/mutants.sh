@@ -7,6 +7,12 @@
 #
 #   bench/mutants.sh [--semantics] [--only ID]... [-t GLOB]...
 #
+# A list line may name the flavour its variant is run on (fifth field:
+# default, debug or modules; debug runs get --timeout 120) and the tests to
+# run (sixth field, space-separated globs); -t on the command line replaces
+# every variant's own globs.  Each flavour of the scratch tree is its own
+# cached build (the first debug one takes minutes).
+#
 # Exit 0 when every mutant is killed (every variant passes), 1 otherwise,
 # 2 on setup errors.
 set -uo pipefail
@@ -34,17 +40,26 @@ if [ ! -d "$scratch" ]; then
 fi
 out=${ODS_BUILD:-$top/build}/mutants
 mkdir -p "$out"
+# one run at a time edits the shared scratch tree
+exec 8> "$ODS_CACHE/mutants.lock"
+if ! flock -n 8; then
+	say "waiting for another bench/mutants.sh to finish with $scratch"
+	flock -w 7200 8 || die $E_ENV "another bench/mutants.sh held $ODS_CACHE/mutants.lock for two hours"
+fi
 
 mapfile -t entries < <(grep -v -e '^#' -e '^$' "$list")
 ids=$(printf '%s\n' "${entries[@]}" | cut -f1 | awk '!seen[$0]++')
 good=0 bad=0 broken=0
-printf '%-18s %-9s %s\n' VARIANT RESULT "FAILING TESTS" > "$out/table"
+printf '%-18s %-8s %-9s %s\n' VARIANT FLAVOUR RESULT "FAILING TESTS" > "$out/table"
 for id in $ids; do
 	if [ ${#only[@]} -gt 0 ] && [[ " ${only[*]} " != *" $id "* ]]; then continue; fi
-	files=() whats=() applied=1
+	files=() whats=() applied=1 flavour="" tests=""
 	for e in "${entries[@]}"; do
-		IFS=$'\t' read -r eid file expr what <<< "$e"
+		IFS=$'\t' read -r eid file expr what eflavour etests <<< "$e"
 		[ "$eid" = "$id" ] || continue
+		# the first line of the variant that names them
+		[ -n "$flavour" ] || flavour=$eflavour
+		[ -n "$tests" ] || tests=$etests
 		[[ " ${files[*]} " == *" $file "* ]] || cp --remove-destination "$pristine/$file" "$scratch/$file"
 		files+=("$file") whats+=("$what")
 		before=$(sha256sum < "$scratch/$file")
@@ -55,8 +70,17 @@ for id in $ids; do
 		result=unapplied tests="a sed expression matched nothing"
 		broken=$((broken + 1))
 	else
-		say "$id: $(IFS=';'; echo "${whats[*]}")"
-		"$top/run_tests.sh" --ksrc "$scratch" --out "$out/$id" "${globs[@]}" > "$out/$id.ktap" 2> "$out/$id.log"
+		flavour=${flavour:-default}
+		args=(--ksrc "$scratch" --out "$out/$id" --flavour "$flavour")
+		[ "$flavour" = debug ] && args+=(--timeout 120)
+		if [ ${#globs[@]} -gt 0 ]; then
+			args+=("${globs[@]}")
+		else
+			read -ra tglobs <<< "$tests"	# no pathname expansion here
+			for g in "${tglobs[@]}"; do args+=(-t "$g"); done
+		fi
+		say "$id ($flavour${tests:+: $tests}): $(IFS=';'; echo "${whats[*]}")"
+		"$top/run_tests.sh" "${args[@]}" > "$out/$id.ktap" 2> "$out/$id.log"
 		rc=$?
 		tests=$(grep '^not ok' "$out/$id.ktap" | grep -v '# XFAIL' | awk '{ print $4 }' | paste -sd' ')
 		case $rc in
@@ -70,7 +94,7 @@ for id in $ids; do
 		fi
 	fi
 	for f in "${files[@]}"; do cp --remove-destination "$pristine/$f" "$scratch/$f"; done
-	printf '%-18s %-9s %s\n' "$id" "$result" "$tests" | tee -a "$out/table"
+	printf '%-18s %-8s %-9s %s\n' "$id" "${flavour:-default}" "$result" "$tests" | tee -a "$out/table"
 done
 echo "$(basename "$list" .list): $good as expected ($want), $bad not, $broken could not be run"
 [ $bad = 0 ] && [ $broken = 0 ]

@@ -1404,4 +1404,31 @@ int od_umount_start(struct od_mounter *m, const char *mnt)
 	close(p[1]);
 	m->pipe = p[0];
 	return 0;
+int od_lost_fd_slots(int below)
+{
+	int taken[1024], n = 0, lost = 0, fd = -1;
+	long max = sysconf(_SC_OPEN_MAX);	/* RLIMIT_NOFILE */
+
+	if (below > 1024)
+		below = 1024;
+	if (max > 0 && below > max)
+		below = max;
+	/* fill every free slot: a reserved one is skipped, being not free */
+	while (n < below) {
+		fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0 || fd >= below)
+			break;
+		taken[n++] = fd;
+	}
+	if (fd < 0 && errno != EMFILE)
+		lost = -errno;
+	else if (fd >= below)
+		close(fd);
+	/* now a slot below 'below' without a file can only be a lost one */
+	for (int i = 0; i < below && lost >= 0; i++)
+		if (fcntl(i, F_GETFD) < 0 && errno == EBADF)
+			lost++;
+	for (int i = 0; i < n; i++)
+		close(taken[i]);
+	return lost;
 }

@@ -246,6 +246,12 @@ int od_make_it_fail(int on);
 int od_fail_nth_open(void);
 int od_fail_nth_arm(int fd, unsigned int n);
 int od_fail_nth_left(int fd);
+/*
+ * fd slots below 'below' that are taken but hold no file: reserved by the
+ * kernel (get_unused_fd_flags()) and never installed nor given back.  Takes
+ * every free slot for a moment; call it while no other thread opens files.
+ */
+int od_lost_fd_slots(int below);
 /* Exactly one read() of /dev/cachefiles: 0 and the record, -ENOMSG if none. */
 int od_read_msg(struct od_daemon *d, struct od_record **m);
 /* Register an OPEN's anon fd and blob like od_open_as(), without the copen. */

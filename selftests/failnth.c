@@ -16,9 +16,10 @@
  * The oracle, after every N: the syscall returns success or a negative
  * errno; where it failed, doing it again without injection works (a daemon
  * retries on ENOMEM), and the protocol then completes with correct data; no
- * wait is unbounded; and a fresh bind, mount and read of every fixture file
- * on the same cache directory gives the manifest's bytes.  The runner adds
- * no splat, no taint, no kmemleak report.
+ * wait is unbounded; no fd slot of the test stays taken once its fds are
+ * closed; and a fresh bind, mount and read of every fixture file on the same
+ * cache directory gives the manifest's bytes.  The runner adds no splat, no
+ * taint, no kmemleak report.
  *
  * Needs the debug flavour (CONFIG_FAULT_INJECTION, FAILSLAB,
  * FAIL_PAGE_ALLOC, FAULT_INJECTION_DEBUG_FS); skipped elsewhere, naming the
@@ -34,6 +35,7 @@
 
 #define NTH_MAX		200	/* no protocol step allocates this often */
 #define NTH_FILE	"big-odd"	/* read by the data-plane steps */
+#define FD_SLOTS	128	/* the fd slots checked for leaks after every N */
 
 enum nth_op {
 	OP_DEVOPEN,	/* open("/dev/cachefiles") */
@@ -482,6 +484,15 @@ static void recover(struct __test_metadata *_metadata,
 		od_start(&self->e.d);	/* answers the CLOSE of the umount */
 	ods_down(&self->e);
 	ASSERT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("N=%u: the cache stays bound", n);
+	/*
+	 * Every fd of the step is closed now: a slot still taken with no file
+	 * behind is one the kernel reserved for an anon fd (read() of an OPEN)
+	 * and kept when the OPEN failed: a daemon retrying on ENOMEM would run
+	 * out of fds.
+	 */
+	ret = od_lost_fd_slots(FD_SLOTS);
+	EXPECT_EQ(0, ret) TH_LOG("N=%u: %d fd slot(s) of this process taken with no file "
+				 "behind (not given back by a failed syscall)", n, ret);
 
 	ret = bind_up(&self->e);
 	ASSERT_EQ(0, ret) TH_LOG("N=%u: no bind afterwards: %s", n, strerror(-ret));

@@ -63,6 +63,12 @@ splat() { run "$TOP/harness/splat-check" < "$LOGS/$1.dmesg"; }
 	assert_output --partial "unreferenced object 0xffff888003a4c000"
 }
 
+@test "kmemleak turning itself off is a splat: no leak would be seen after it" {
+	splat kmemleak-off
+	assert_failure 1
+	assert_output --partial "kmemleak: Kernel memory leak detector disabled"
+}
+
 @test "UBSAN report is a splat" {
 	splat ubsan
 	assert_failure 1
