@@ -1404,6 +1404,8 @@ int od_umount_start(struct od_mounter *m, const char *mnt)
 	close(p[1]);
 	m->pipe = p[0];
 	return 0;
+}
+
 int od_lost_fd_slots(int below)
 {
 	int taken[1024], n = 0, lost = 0, fd = -1;
