@@ -35,10 +35,11 @@ check-debug:
 	./run_tests.sh --flavour debug --timeout 120 --seed $(DEBUG_SEED) --out build/results-debug \
 		--junit build/junit-debug.xml $(DEBUG_SUBSET)
 
-# The gcov kernel runs every test (fault injection included); the report
-# and a per-file summary land in build/results-coverage/coverage.
+# The gcov kernel runs every test (fault injection included, so the soak
+# too, with the same fixed seed); the report and a per-file summary land
+# in build/results-coverage/coverage.
 coverage:
-	./run_tests.sh --coverage --out build/results-coverage
+	./run_tests.sh --coverage --seed $(DEBUG_SEED) --out build/results-coverage
 
 check-host:
 	vm/deps.sh check

@@ -46,6 +46,8 @@ static void od_fail(struct od_daemon *d, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(d->error, sizeof(d->error), fmt, ap);
 	va_end(ap);
+	/* now too: a test that then hangs never gets to report it */
+	fprintf(stderr, "# daemon: %s\n", d->error);
 }
 
 const char *od_opname(uint32_t opcode)
@@ -282,15 +284,32 @@ int od_write(struct od_daemon *d, int object_id, uint64_t off, uint64_t len)
 		return -ENOMEM;
 	for (pos = off; pos < end && !ret;) {
 		size_t chunk = end - pos > (1 << 20) ? (1 << 20) : end - pos;
-		ssize_t got = pread(o->blob_fd, buf, chunk, pos);
+		size_t have = 0;
 
-		if (got < 0) {
-			ret = -errno;
-			break;
+		/*
+		 * A short read is not the end of the blob: under fault
+		 * injection, faulting in the buffer can fail half-way.
+		 * Only the blob's end pads the last block with zeros.
+		 */
+		while (have < chunk) {
+			ssize_t got = pread(o->blob_fd, (char *)buf + have, chunk - have, pos + have);
+
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0) {
+				ret = -errno;
+				break;
+			}
+			if (got == 0)
+				break;
+			have += got;
 		}
-		memset((char *)buf + got, 0, chunk - got);
+		if (ret)
+			break;
+		memset((char *)buf + have, 0, chunk - have);
+		errno = 0;
 		if (pwrite(o->anon_fd, buf, chunk, pos) != (ssize_t)chunk)
-			ret = -errno ?: -EIO;
+			ret = -errno ?: -EIO;	/* a short write: the caller retries */
 		pos += chunk;
 	}
 	free(buf);
@@ -363,11 +382,24 @@ static void od_serve(struct od_daemon *d, int wake, bool shared)
 		char c;
 
 		if (poll(p, 2, 1000) < 0 && errno != EINTR) {
+			/*
+			 * fault injection (soak, fail-nth) fails poll()'s
+			 * tables (ENOMEM) or faulting in the stack page of
+			 * the pollfds (EFAULT): try again
+			 */
+			if (errno == ENOMEM || errno == EFAULT) {
+				usleep(1000);
+				continue;
+			}
 			od_fail(d, "poll: %s", strerror(errno));
 			break;
 		}
 		if (p[1].revents) {
-			if (shared || read(wake, &c, 1) != 1 || c == 'q')
+			ssize_t n = shared ? 0 : read(wake, &c, 1);
+
+			if (n < 0 && (errno == EINTR || errno == ENOMEM || errno == EFAULT))
+				continue;
+			if (shared || n != 1 || c == 'q')
 				break;
 		}
 		if (!(p[0].revents & POLLIN))
