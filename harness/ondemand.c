@@ -597,17 +597,44 @@ static pid_t od_fork_clean(int keep)
 	return pid;
 }
 
-int od_reader_start(struct od_reader *r, const char *path, off_t off, off_t len)
+/*
+ * A child that sends one result back through a pipe (readers, mounters):
+ * *pid is 0 in the child, with *fd the pipe's write end, and the child's
+ * pid in the parent, with *fd its read end.  Returns 0 or an errno (*pid
+ * is then -1).
+ */
+static int od_fork_reporter(pid_t *pid, int *fd)
 {
-	int p[2];
+	int p[2], err;
 
-	memset(r, 0, sizeof(*r));
-	r->pid = -1;
+	*pid = -1;
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
-	r->pid = od_fork_clean(p[1]);
-	if (r->pid < 0)
-		return -errno ?: -EIO;
+	*pid = od_fork_clean(p[1]);
+	if (*pid < 0) {
+		err = errno ?: EIO;
+		close(p[0]);
+		close(p[1]);
+		return -err;
+	}
+	*fd = *pid ? p[0] : p[1];
+	close(*pid ? p[1] : p[0]);
+	return 0;
+}
+
+static void __attribute__((noreturn)) od_report(int fd, const void *res, size_t len)
+{
+	_exit(write(fd, res, len) == (ssize_t)len ? 0 : 2);
+}
+
+int od_reader_start(struct od_reader *r, const char *path, off_t off, off_t len)
+{
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	ret = od_fork_reporter(&r->pid, &r->pipe);
+	if (ret)
+		return ret;
 	if (r->pid == 0) {
 		static char buf[1 << 16];
 		struct { int result; off_t bytes; char sha[65]; } res = { 0 };
@@ -636,12 +663,8 @@ int od_reader_start(struct od_reader *r, const char *path, off_t off, off_t len)
 			}
 		}
 		sha256_hex(&c, res.sha);
-		if (write(p[1], &res, sizeof(res)) != sizeof(res))
-			_exit(2);
-		_exit(0);
+		od_report(r->pipe, &res, sizeof(res));
 	}
-	close(p[1]);
-	r->pipe = p[0];
 	return 0;
 }
 
@@ -756,24 +779,16 @@ int od_klog_count(const char *needle)
 int od_mount_start(struct od_mounter *m, const char *fsid, const char *domain,
 		   const char *mnt)
 {
-	int p[2];
+	int ret;
 
 	memset(m, 0, sizeof(*m));
-	m->pid = -1;
-	if (pipe2(p, O_CLOEXEC))
-		return -errno;
-	m->pid = od_fork_clean(p[1]);
-	if (m->pid < 0)
-		return -errno ?: -EIO;
+	ret = od_fork_reporter(&m->pid, &m->pipe);
+	if (ret)
+		return ret;
 	if (m->pid == 0) {
-		int ret = od_mount(fsid, domain, mnt);
-
-		if (write(p[1], &ret, sizeof(ret)) != sizeof(ret))
-			_exit(2);
-		_exit(0);
+		ret = od_mount(fsid, domain, mnt);
+		od_report(m->pipe, &ret, sizeof(ret));
 	}
-	close(p[1]);
-	m->pipe = p[0];
 	return 0;
 }
 
@@ -1419,22 +1434,16 @@ int od_fd_lowest_free(void)
 
 int od_umount_start(struct od_mounter *m, const char *mnt)
 {
-	int p[2];
+	int ret;
 
 	memset(m, 0, sizeof(*m));
-	m->pid = -1;
-	if (pipe2(p, O_CLOEXEC))
-		return -errno;
-	m->pid = od_fork_clean(p[1]);
-	if (m->pid < 0)
-		return -errno ?: -EIO;
+	ret = od_fork_reporter(&m->pid, &m->pipe);
+	if (ret)
+		return ret;
 	if (m->pid == 0) {
-		int ret = od_umount(mnt);
-
-		_exit(write(p[1], &ret, sizeof(ret)) == sizeof(ret) ? 0 : 2);
+		ret = od_umount(mnt);
+		od_report(m->pipe, &ret, sizeof(ret));
 	}
-	close(p[1]);
-	m->pipe = p[0];
 	return 0;
 }
 
