@@ -72,6 +72,21 @@ static inline void ods_down(struct ods_env *e)
 	rmdir(e->mnt);
 }
 
+/*
+ * ods_down() for a test whose mount, started with od_mount_start(), may
+ * still wait for its OPEN while the daemon is stopped: closing the device
+ * fails that OPEN, and a daemon still bound answers the umount.
+ */
+static inline void ods_down_mounter(struct ods_env *e, struct od_mounter *mo)
+{
+	if (mo->pid > 0)
+		od_close_dev(&e->d);
+	od_mount_kill(mo);
+	if (!e->d.running && e->d.dev >= 0)
+		od_start(&e->d);
+	ods_down(e);
+}
+
 static inline int ods_drop_caches(void)
 {
 	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);

@@ -544,12 +544,7 @@ FIXTURE_SETUP(readfault)
 
 FIXTURE_TEARDOWN(readfault)
 {
-	if (self->mo.pid > 0)
-		od_close_dev(&self->e.d);	/* fails the OPEN the mount waits for */
-	od_mount_kill(&self->mo);
-	if (!self->e.d.running && self->e.d.dev >= 0)
-		od_start(&self->e.d);
-	ods_down(&self->e);
+	ods_down_mounter(&self->e, &self->mo);
 	munmap(self->ro, CACHEFILES_MSG_MAX_SIZE);
 }
 

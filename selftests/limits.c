@@ -35,12 +35,7 @@ FIXTURE_SETUP(nofile)
 FIXTURE_TEARDOWN(nofile)
 {
 	setrlimit(RLIMIT_NOFILE, &self->saved);
-	if (self->mo.pid > 0)
-		od_close_dev(&self->e.d);	/* fails the OPEN the mount waits for */
-	od_mount_kill(&self->mo);
-	if (!self->e.d.running && self->e.d.dev >= 0)
-		od_start(&self->e.d);
-	ods_down(&self->e);
+	ods_down_mounter(&self->e, &self->mo);
 }
 
 TEST_F(nofile, open_emfile)

@@ -359,12 +359,7 @@ FIXTURE_SETUP(restoreheld)
 FIXTURE_TEARDOWN(restoreheld)
 {
 	od_reader_kill(&self->r);
-	if (self->mo.pid > 0)
-		od_close_dev(&self->e.d);	/* fails the OPEN the mount waits for */
-	od_mount_kill(&self->mo);
-	if (!self->e.d.running && self->e.d.dev >= 0)
-		od_start(&self->e.d);
-	ods_down(&self->e);
+	ods_down_mounter(&self->e, &self->mo);
 }
 
 TEST_F(restoreheld, second_read_eexist)
