@@ -245,6 +245,59 @@ static inline const char *ods_kconfig_why(const char *const *opts)
 		SKIP(return, "%s", __ods_why); \
 } while (0)
 
+/* Every file of a fixture under mnt against its manifest, bounded. */
+static inline void ods_check_image(struct __test_metadata *_metadata,
+				   const char *mnt, const char *fixture)
+{
+	char bad[256];
+	int ret = od_check_image(mnt, fixture, 3 * OD_WAIT_MS, bad, sizeof(bad));
+
+	EXPECT_EQ(0, ret) TH_LOG("%s: %s", bad, ret == -EILSEQ ? "wrong data" :
+						ret == -ETIMEDOUT ? "hangs" : strerror(-ret));
+}
+
+/*
+ * Mount fsid in a child, with the daemon stopped, until its OPEN is queued
+ * and the mount waits for it: for tests that do something to that OPEN.
+ */
+static inline void ods_mount_pending(struct __test_metadata *_metadata,
+				     struct ods_env *e, struct od_mounter *mo,
+				     const char *fsid)
+{
+	ASSERT_EQ(0, od_mount_start(mo, fsid, NULL, e->mnt));
+	ASSERT_TRUE(od_poll_in(&e->d, OD_WAIT_MS)) TH_LOG("the mount sent no OPEN");
+	ASSERT_EQ(0, od_wait_blocked(mo->pid, OD_WAIT_MS)) TH_LOG("the mount does not wait");
+}
+
+/*
+ * After a read() failed the pending OPEN: the mount fails (on a cold
+ * cache its superblock read waits in cachefiles_prepare_read(): EIO) and
+ * nothing stays queued.  The daemon, started again, serves a new mount
+ * right, and once it is gone the device is free: the failed OPEN left no
+ * pin behind.
+ */
+static inline void ods_failed_open_recovers(struct __test_metadata *_metadata,
+					    struct ods_env *e, struct od_mounter *mo,
+					    const char *fsid)
+{
+	struct od_daemon *d = &e->d;
+
+	ASSERT_EQ(0, od_mount_wait(mo, OD_WAIT_MS)) TH_LOG("the mount hangs");
+	EXPECT_EQ(-EIO, mo->result) TH_LOG("mount: %s", strerror(-mo->result));
+	e->mounted = !mo->result;
+	EXPECT_FALSE(od_poll_in(d, 0)) TH_LOG("the OPEN is still queued");
+
+	ASSERT_EQ(0, od_start(d));
+	if (!e->mounted)
+		ASSERT_EQ(0, ods_mount(e, fsid));
+	ods_check_image(_metadata, e->mnt, fsid);
+	EXPECT_STREQ("", d->error);
+	ASSERT_EQ(0, ods_umount(e));
+	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
+	od_teardown(d);
+	EXPECT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("the failed OPEN left a pin");
+}
+
 /* Mount a fixture image by name, with its extra blobs (device=). */
 static inline int ods_mount_image(struct ods_env *e, const char *image)
 {

@@ -89,23 +89,6 @@ static void world_down(struct world *w)
 }
 
 
-static void check_files(struct __test_metadata *_metadata, const char *fixture,
-			const char *mnt)
-{
-	struct od_manifest_entry *m;
-	int n = od_manifest_load(fixture, &m);
-
-	ASSERT_LT(0, n);
-	for (int i = 0; i < n; i++) {
-		char path[PATH_MAX * 2], sha[65];
-
-		snprintf(path, sizeof(path), "%s/%s", mnt, m[i].path);
-		EXPECT_EQ(0, od_sha256_file(path, sha)) TH_LOG("reading %s", path);
-		EXPECT_STREQ(m[i].sha256, sha) TH_LOG("%s differs", path);
-	}
-	free(m);
-}
-
 /*
  * A consumed OPEN fails the cookie's lookup, and the mount fails whatever
  * errno the OPEN got: with EIO when its superblock read already waits in
@@ -158,7 +141,7 @@ static void aftermath(struct __test_metadata *_metadata, struct world *w,
 		TH_LOG("mount: %s", strerror(-w->mounter.result));
 	w->e.mounted = !w->mounter.result;
 	if (w->e.mounted)
-		check_files(_metadata, "plain", w->e.mnt);
+		ods_check_image(_metadata, w->e.mnt, "plain");
 
 	ASSERT_EQ(0, od_reader_wait(&w->r, OD_WAIT_MS)) TH_LOG("the reader hangs");
 	EXPECT_EQ(0, w->r.result) TH_LOG("reader: %s", strerror(-w->r.result));
@@ -554,31 +537,14 @@ TEST_F(readfault, open_efault)
 	int fds, lowest;
 	ssize_t n;
 
-	ASSERT_EQ(0, od_mount_start(&self->mo, "plain", NULL, self->e.mnt));
-	ASSERT_TRUE(od_poll_in(d, OD_WAIT_MS)) TH_LOG("the mount sent no OPEN");
-	ASSERT_EQ(0, od_wait_blocked(self->mo.pid, OD_WAIT_MS)) TH_LOG("the mount does not wait");
-
+	ods_mount_pending(_metadata, &self->e, &self->mo, "plain");
 	fds = od_fd_count();
 	lowest = od_fd_lowest_free();
 	n = read(d->dev, self->ro, CACHEFILES_MSG_MAX_SIZE);
 	EXPECT_EQ(-EFAULT, n < 0 ? -errno : n) TH_LOG("read() into a read-only buffer");
 	EXPECT_EQ(fds, od_fd_count()) TH_LOG("an anon fd was installed");
 	EXPECT_EQ(lowest, od_fd_lowest_free()) TH_LOG("an fd number was leaked");
-
-	ASSERT_EQ(0, od_mount_wait(&self->mo, OD_WAIT_MS)) TH_LOG("the mount hangs");
-	EXPECT_EQ(-EIO, self->mo.result) TH_LOG("mount: %s", strerror(-self->mo.result));
-	self->e.mounted = !self->mo.result;
-	EXPECT_FALSE(od_poll_in(d, 0)) TH_LOG("the OPEN is still queued");
-
-	ASSERT_EQ(0, od_start(d));
-	if (!self->e.mounted)
-		ASSERT_EQ(0, ods_mount(&self->e, "plain"));
-	check_files(_metadata, "plain", self->e.mnt);
-	EXPECT_STREQ("", d->error);
-	ASSERT_EQ(0, ods_umount(&self->e));
-	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
-	od_teardown(d);
-	EXPECT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("the failed OPEN left a pin");
+	ods_failed_open_recovers(_metadata, &self->e, &self->mo, "plain");
 }
 
 ODS_MAIN

@@ -234,17 +234,6 @@ static enum od_action inject_daemon(struct od_daemon *d, struct od_record *m,
 	return OD_DONE;
 }
 
-/* Every file of a fixture under mnt, against its manifest, bounded. */
-static void check_files(struct __test_metadata *_metadata, const char *mnt,
-			const char *fixture)
-{
-	char bad[256];
-	int ret = od_check_image(mnt, fixture, 3 * OD_WAIT_MS, bad, sizeof(bad));
-
-	EXPECT_EQ(0, ret) TH_LOG("%s: %s", bad, ret == -EILSEQ ? "wrong data" :
-						ret == -ETIMEDOUT ? "hangs" : strerror(-ret));
-}
-
 FIXTURE_SETUP(inject)
 {
 	ods_need_kconfig(_metadata, "CONFIG_CACHEFILES_ERROR_INJECTION");
@@ -425,11 +414,11 @@ TEST_F(inject, cache_io_error)
 		ASSERT_EQ(0, ret) TH_LOG("no mount after injection: %s (%d OPEN sent for it)",
 					 strerror(-ret), od_count(d, CACHEFILES_OP_OPEN) - opens);
 	}
-	check_files(_metadata, self->e.mnt, "plain");
+	ods_check_image(_metadata, self->e.mnt, "plain");
 	if (variant->phase == AT_LOOKUP && !variant->dead) {
 		ASSERT_EQ(0, od_mount("inline", self->domain, self->mnt2));
 		self->mounted2 = true;
-		check_files(_metadata, self->mnt2, "inline");
+		ods_check_image(_metadata, self->mnt2, "inline");
 	}
 	EXPECT_STREQ("", d->error);
 }

@@ -44,12 +44,8 @@ TEST_F(nofile, open_emfile)
 	struct rlimit lim = self->saved;
 	struct od_record *m;
 	int fds, lowest, ret;
-	char sha[65];
 
-	ASSERT_EQ(0, od_mount_start(&self->mo, "plain", NULL, self->e.mnt));
-	ASSERT_TRUE(od_poll_in(d, OD_WAIT_MS)) TH_LOG("the mount sent no OPEN");
-	ASSERT_EQ(0, od_wait_blocked(self->mo.pid, OD_WAIT_MS)) TH_LOG("the mount does not wait");
-
+	ods_mount_pending(_metadata, &self->e, &self->mo, "plain");
 	fds = od_fd_count();
 	lowest = od_fd_lowest_free();
 	ASSERT_LT(0, lowest);
@@ -62,22 +58,7 @@ TEST_F(nofile, open_emfile)
 				       ret ? strerror(-ret) : od_opname(m->opcode));
 	EXPECT_EQ(fds, od_fd_count());
 	EXPECT_EQ(lowest, od_fd_lowest_free());
-
-	ASSERT_EQ(0, od_mount_wait(&self->mo, OD_WAIT_MS)) TH_LOG("the mount hangs");
-	EXPECT_EQ(-EIO, self->mo.result) TH_LOG("mount: %s", strerror(-self->mo.result));
-	self->e.mounted = !self->mo.result;
-	EXPECT_FALSE(od_poll_in(d, 0)) TH_LOG("the OPEN is still queued");
-
-	ASSERT_EQ(0, od_start(d));
-	if (!self->e.mounted)
-		ASSERT_EQ(0, ods_mount(&self->e, "plain"));
-	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "big-odd"), sha));
-	EXPECT_STREQ(od_manifest_sha("plain", "big-odd"), sha);
-	EXPECT_STREQ("", d->error);
-	ASSERT_EQ(0, ods_umount(&self->e));
-	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
-	od_teardown(d);
-	EXPECT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("the failed OPEN left a pin");
+	ods_failed_open_recovers(_metadata, &self->e, &self->mo, "plain");
 }
 
 /*
