@@ -95,7 +95,8 @@ int od_cmd(struct od_daemon *d, const char *fmt, ...)
 	return od_cmd_raw(d, buf, n);
 }
 
-int od_bind(struct od_daemon *d, const char *cache_dir, const char *tag)
+static int od_bind_cmd(struct od_daemon *d, const char *cache_dir, const char *tag,
+		       const char *bind)
 {
 	int ret;
 
@@ -110,8 +111,18 @@ int od_bind(struct od_daemon *d, const char *cache_dir, const char *tag)
 	if (!ret && tag)
 		ret = od_cmd(d, "tag %s", tag);
 	if (!ret)
-		ret = od_cmd(d, "bind ondemand");
+		ret = od_cmd(d, "%s", bind);
 	return ret;
+}
+
+int od_bind(struct od_daemon *d, const char *cache_dir, const char *tag)
+{
+	return od_bind_cmd(d, cache_dir, tag, "bind ondemand");
+}
+
+int od_bind_classic(struct od_daemon *d, const char *cache_dir)
+{
+	return od_bind_cmd(d, cache_dir, NULL, "bind");
 }
 
 void od_set_script(struct od_daemon *d, od_script_fn fn, void *arg)
@@ -627,6 +638,37 @@ static void __attribute__((noreturn)) od_report(int fd, const void *res, size_t 
 	_exit(write(fd, res, len) == (ssize_t)len ? 0 : 2);
 }
 
+/*
+ * The parent's side: wait up to timeout_ms for the child's len bytes of
+ * result, then reap it.  -ETIMEDOUT leaves the child running; -EPIPE: it
+ * died without a result.
+ */
+static int od_reap_reporter(pid_t *pid, int *fd, void *res, size_t len, int timeout_ms)
+{
+	struct pollfd p = { .fd = *fd, .events = POLLIN };
+	int ret;
+
+	if (*pid <= 0)
+		return -ECHILD;
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return -ETIMEDOUT;
+	ret = read(*fd, res, len) == (ssize_t)len ? 0 : -EPIPE;
+	close(*fd);
+	waitpid(*pid, NULL, 0);
+	*pid = -1;
+	return ret;
+}
+
+static void od_kill_reporter(pid_t *pid, int *fd)
+{
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGKILL);
+	waitpid(*pid, NULL, 0);
+	close(*fd);
+	*pid = -1;
+}
+
 int od_reader_start(struct od_reader *r, const char *path, off_t off, off_t len)
 {
 	int ret;
@@ -671,20 +713,15 @@ int od_reader_start(struct od_reader *r, const char *path, off_t off, off_t len)
 int od_reader_wait(struct od_reader *r, int timeout_ms)
 {
 	struct { int result; off_t bytes; char sha[65]; } res;
-	struct pollfd p = { .fd = r->pipe, .events = POLLIN };
+	int ret = od_reap_reporter(&r->pid, &r->pipe, &res, sizeof(res), timeout_ms);
 
-	if (r->pid <= 0)
-		return -ECHILD;
-	if (poll(&p, 1, timeout_ms) <= 0)
-		return -ETIMEDOUT;
-	if (read(r->pipe, &res, sizeof(res)) != sizeof(res)) {
+	if (ret == -EPIPE) {
 		res.result = -EPIPE;	/* the reader died without a result */
 		res.bytes = 0;
 		res.sha[0] = 0;
+	} else if (ret) {
+		return ret;
 	}
-	close(r->pipe);
-	waitpid(r->pid, NULL, 0);
-	r->pid = -1;
 	r->result = res.result;
 	r->bytes = res.bytes;
 	memcpy(r->sha256, res.sha, sizeof(r->sha256));
@@ -693,12 +730,7 @@ int od_reader_wait(struct od_reader *r, int timeout_ms)
 
 void od_reader_kill(struct od_reader *r)
 {
-	if (r->pid <= 0)
-		return;
-	kill(r->pid, SIGKILL);
-	waitpid(r->pid, NULL, 0);
-	close(r->pipe);
-	r->pid = -1;
+	od_kill_reporter(&r->pid, &r->pipe);
 }
 
 int od_manifest_load(const char *fixture, struct od_manifest_entry **out)
@@ -794,28 +826,17 @@ int od_mount_start(struct od_mounter *m, const char *fsid, const char *domain,
 
 int od_mount_wait(struct od_mounter *m, int timeout_ms)
 {
-	struct pollfd p = { .fd = m->pipe, .events = POLLIN };
+	int ret = od_reap_reporter(&m->pid, &m->pipe, &m->result, sizeof(m->result),
+				   timeout_ms);
 
-	if (m->pid <= 0)
-		return -ECHILD;
-	if (poll(&p, 1, timeout_ms) <= 0)
-		return -ETIMEDOUT;
-	if (read(m->pipe, &m->result, sizeof(m->result)) != sizeof(m->result))
+	if (ret == -EPIPE)
 		m->result = -EPIPE;	/* the mounter died without a result */
-	close(m->pipe);
-	waitpid(m->pid, NULL, 0);
-	m->pid = -1;
-	return 0;
+	return ret == -EPIPE ? 0 : ret;
 }
 
 void od_mount_kill(struct od_mounter *m)
 {
-	if (m->pid <= 0)
-		return;
-	kill(m->pid, SIGKILL);
-	waitpid(m->pid, NULL, 0);
-	close(m->pipe);
-	m->pid = -1;
+	od_kill_reporter(&m->pid, &m->pipe);
 }
 
 /*

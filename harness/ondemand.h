@@ -82,6 +82,8 @@ struct od_daemon {
 
 /* Setup: open /dev/cachefiles, "dir", "tag", "bind ondemand". 0 or -errno. */
 int od_bind(struct od_daemon *d, const char *cache_dir, const char *tag);
+/* The same with a plain "bind": cachefilesd's classic mode, no requests. */
+int od_bind_classic(struct od_daemon *d, const char *cache_dir);
 /* Each step alone, for tests of the setup itself. */
 int od_open_dev(struct od_daemon *d);
 int od_cmd(struct od_daemon *d, const char *fmt, ...)
