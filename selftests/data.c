@@ -729,7 +729,13 @@ TEST_F(multidev, needs_device_option)
 	EXPECT_EQ(open->object_id, od_find(d, CACHEFILES_OP_CLOSE, 0)->object_id);
 }
 
-/* The device= name, not anything in the image, is the extra blob's key. */
+/*
+ * The device= name, not anything in the image, is the extra blob's key.
+ * This one is longer than fscache's 16-byte inline key, so the OPEN's copy
+ * comes from the cookie's separate key buffer (fscache_get_key()).
+ */
+#define ALIAS	"multi-alias-beyond-the-inline-key"
+
 TEST_F(multidev, device_name_is_cookie_key)
 {
 	struct od_daemon *d = &self->e.d;
@@ -739,14 +745,14 @@ TEST_F(multidev, device_name_is_cookie_key)
 
 	ASSERT_LT(0, n);
 	/* the same blob under another name, which only the daemon knows */
-	if (symlink("multi-blob", OD_BLOB_DIR "/multi-alias")) {
+	if (symlink("multi-blob", OD_BLOB_DIR "/" ALIAS)) {
 		ASSERT_EQ(EEXIST, errno);
 	}
-	ASSERT_EQ(0, od_mount_opts(self->e.mnt, "fsid=multi,device=multi-alias"));
+	ASSERT_EQ(0, od_mount_opts(self->e.mnt, "fsid=multi,device=" ALIAS));
 	self->e.mounted = true;
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_OPEN, 2, OD_WAIT_MS));
 	for (int i = 0; (m = od_find(d, CACHEFILES_OP_OPEN, i)); i++) {
-		found += !strcmp(m->cookie_key, "multi-alias");
+		found += m->cookie_key_size == strlen(ALIAS) && !strcmp(m->cookie_key, ALIAS);
 		EXPECT_STREQ("erofs,multi", m->volume_key);
 	}
 	EXPECT_EQ(1, found);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * I. Resources run out: the daemon has no fd left for an OPEN's anon fd
- * (I1), the cache disk is too full for the daemon's writes (I2).  Each case
- * checks the errno the daemon gets, what becomes of the request, and that
- * everything works again once the resource is back.
+ * (I1), the cache disk is too full for the daemon's writes (I2), there is
+ * no memory for an object id (I3).  Each case checks the errno the daemon
+ * gets, what becomes of the request, and that everything works again once
+ * the resource is back.
  */
 #include <sys/resource.h>
 #include <sys/statvfs.h>
@@ -55,6 +56,68 @@ TEST_F(nofile, open_emfile)
 	ret = od_read_msg(d, &m);
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &self->saved));
 	EXPECT_EQ(-EMFILE, ret) TH_LOG("read() of the OPEN with no fd free: %s",
+				       ret ? strerror(-ret) : od_opname(m->opcode));
+	EXPECT_EQ(fds, od_fd_count());
+	EXPECT_EQ(lowest, od_fd_lowest_free());
+	ods_failed_open_recovers(_metadata, &self->e, &self->mo, "plain");
+}
+
+/*
+ * I3. No memory for an object id.  The daemon's read() of an OPEN first
+ * allocates the object's id (xa_alloc_cyclic() in
+ * cachefiles_ondemand_get_fd()); on a new cache that is id 1, which needs
+ * an xarray node: one try under the lock (GFP_NOWAIT), one retry
+ * (GFP_KERNEL).  failslab, filtered to the test's thread, fails both (one
+ * failure at a time, as fail-nth gives, is retried away): read() gets
+ * ENOMEM, the OPEN fails with it, and nothing is left behind.
+ */
+FIXTURE(noid) {
+	struct ods_env e;
+	struct od_mounter mo;
+};
+
+FIXTURE_SETUP(noid)
+{
+	const char *missing;
+
+	self->mo.pid = -1;
+	ods_need_kconfig(_metadata, OD_FAULT_KCONFIG);
+	missing = od_fault_missing();
+	ASSERT_EQ(NULL, missing) TH_LOG("%s", missing);
+	ASSERT_EQ(0, od_fault_set("failslab", "task-filter", "Y"));
+	ASSERT_EQ(0, od_fault_set("failslab", "ignore-gfp-wait", "N"));
+	ASSERT_EQ(0, od_fault_set("failslab", "verbose", "1"));
+	ASSERT_EQ(0, od_fault_set("failslab", "interval", "1"));
+	ASSERT_EQ(0, od_fault_set("failslab", "times", "2"));
+	ASSERT_EQ(0, od_fault_set("failslab", "probability", "100"));
+	ASSERT_EQ(0, ods_up(&self->e));
+	od_stop(&self->e.d);
+}
+
+FIXTURE_TEARDOWN(noid)
+{
+	if (_metadata->skip)
+		return;
+	od_make_it_fail(0);
+	EXPECT_EQ(0, od_fault_reset());
+	ods_down_mounter(&self->e, &self->mo);
+}
+
+TEST_F(noid, open_enomem)
+{
+	struct od_daemon *d = &self->e.d;
+	struct od_record *m;
+	int fds, lowest, ret;
+
+	if (_metadata->skip)
+		return;
+	ods_mount_pending(_metadata, &self->e, &self->mo, "plain");
+	fds = od_fd_count();
+	lowest = od_fd_lowest_free();
+	ASSERT_EQ(0, od_make_it_fail(1));
+	ret = od_read_msg(d, &m);
+	od_make_it_fail(0);
+	EXPECT_EQ(-ENOMEM, ret) TH_LOG("read() of the OPEN: %s",
 				       ret ? strerror(-ret) : od_opname(m->opcode));
 	EXPECT_EQ(fds, od_fd_count());
 	EXPECT_EQ(lowest, od_fd_lowest_free());
