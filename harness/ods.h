@@ -249,7 +249,7 @@ static inline const char *ods_kconfig_why(const char *const *opts)
 static inline void ods_check_image(struct __test_metadata *_metadata,
 				   const char *mnt, const char *fixture)
 {
-	char bad[256];
+	char bad[256] = "";
 	int ret = od_check_image(mnt, fixture, 3 * OD_WAIT_MS, bad, sizeof(bad));
 
 	EXPECT_EQ(0, ret) TH_LOG("%s: %s", bad, ret == -EILSEQ ? "wrong data" :

@@ -1305,8 +1305,12 @@ int od_check_image(const char *mnt, const char *fixture, int timeout_ms,
 	}
 	pid = fork();
 	if (pid < 0) {
+		int err = errno;
+
+		close(pipefd[0]);
+		close(pipefd[1]);
 		free(files);
-		return -errno;
+		return -err;
 	}
 	if (pid == 0) {
 		/* the daemon's fds must not outlive it in here */

@@ -16,7 +16,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-headers_only=0 gcov=""
+headers_only=0 gcov="" self=$(realpath "$0")
 [ "${1:-}" = --headers-only ] && { headers_only=1; shift; }
 [ "${1:-}" = --gcov ] && { gcov=$2; shift 2; }
 [ $# -ge 3 ] || die $E_USAGE "usage: vm/build-kernel.sh [--headers-only] [--gcov DIRS] KSRC OBJDIR FRAGMENT..."
@@ -50,6 +50,8 @@ farm() {
 			  echo 'ccflags-y += -include $(srctree)/$(src)/ods-gcov.h'; } > "$dst/$n"
 			printf '%s\n' '#include <linux/bitops.h>' '#undef bitop' \
 				'#define bitop(op, nr, addr) op(nr, addr)' > "$dst/ods-gcov.h"
+			# a dependency of every profiled object: as old as what writes it
+			touch -r "$self" "$dst/ods-gcov.h"
 		else
 			ln -s "$e" "$dst/$n"
 		fi
