@@ -1291,33 +1291,19 @@ int od_holder_take(struct od_holder *h, struct od_record **out, int max)
 int od_check_image(const char *mnt, const char *fixture, int timeout_ms,
 		   char *bad, size_t len)
 {
-	struct { int ret; char path[256]; } res = { -EPIPE, "" };
+	struct { int ret; char path[256]; } res = { 0, "" };
 	struct od_manifest_entry *files;
-	struct pollfd p = { .events = POLLIN };
-	int n = od_manifest_load(fixture, &files), pipefd[2];
+	int n = od_manifest_load(fixture, &files), fd, ret;
 	pid_t pid;
 
 	if (n <= 0)
 		return n ?: -ENOENT;
-	if (pipe2(pipefd, O_CLOEXEC)) {
+	ret = od_fork_reporter(&pid, &fd);
+	if (ret) {
 		free(files);
-		return -errno;
-	}
-	pid = fork();
-	if (pid < 0) {
-		int err = errno;
-
-		close(pipefd[0]);
-		close(pipefd[1]);
-		free(files);
-		return -err;
+		return ret;
 	}
 	if (pid == 0) {
-		/* the daemon's fds must not outlive it in here */
-		for (int i = 3; i < 1024; i++)
-			if (i != pipefd[1])
-				close(i);
-		res.ret = 0;
 		for (int i = 0; i < n && !res.ret; i++) {
 			char path[PATH_MAX * 2], sha[65];
 
@@ -1328,19 +1314,14 @@ int od_check_image(const char *mnt, const char *fixture, int timeout_ms,
 			if (res.ret)
 				snprintf(res.path, sizeof(res.path), "%s", path);
 		}
-		_exit(write(pipefd[1], &res, sizeof(res)) == sizeof(res) ? 0 : 2);
+		od_report(fd, &res, sizeof(res));
 	}
 	free(files);
-	close(pipefd[1]);
-	p.fd = pipefd[0];
-	if (poll(&p, 1, timeout_ms) <= 0) {
-		kill(pid, SIGKILL);
-		res.ret = -ETIMEDOUT;
-	} else if (read(pipefd[0], &res, sizeof(res)) != sizeof(res)) {
-		res.ret = -EPIPE;
-	}
-	waitpid(pid, NULL, 0);
-	close(pipefd[0]);
+	ret = od_reap_reporter(&pid, &fd, &res, sizeof(res), timeout_ms);
+	if (ret == -ETIMEDOUT)
+		od_kill_reporter(&pid, &fd);
+	if (ret)
+		res.ret = ret;
 	if (bad && len)
 		snprintf(bad, len, "%s", res.path);
 	return res.ret;
