@@ -12,8 +12,10 @@ Usage: ./run_tests.sh [options]
 Builds a kernel with CONFIG_CACHEFILES_ONDEMAND (tinyconfig + vm/config),
 boots it in QEMU and runs the cachefiles on-demand selftests, printing KTAP.
 
-  --ksrc DIR         kernel tree to build and test (default: Debian's
-                     linux-source-6.1, unpacked into the cache)
+  --ksrc TREE        kernel tree to build and test: a directory, or
+                     debian:X for Debian's linux-source-X package
+                     (debian:6.1, the default, or debian:6.12), installed
+                     and unpacked into the cache
   --kernel BZIMAGE   use a prebuilt kernel; its .config must be next to it
                      (or it must be a build tree's arch/x86/boot/bzImage)
   --flavour NAME     default; debug (KASAN, kmemleak, lockdep, fault
@@ -41,10 +43,12 @@ boots it in QEMU and runs the cachefiles on-demand selftests, printing KTAP.
   -h, --help         this text
 
 Exit codes: 0 all passed (known failures allowed), 1 a test failed or timed
-out or the kernel died, 2 usage or setup error, 4 every test skipped or none
-matched, 5 the machine lacks something (packages, disk space).  With
---bisect: 125 when this revision cannot be built or booted, 128 instead of
-2 and 5 (a harness or machine problem git bisect must not blame on a commit).
+out or the kernel died, 2 usage or setup error (a tree without the
+on-demand mode, selftests that do not build against the tree's harness),
+4 every test skipped or none matched, 5 the machine lacks something
+(packages, disk space).  With --bisect: 125 when this revision cannot be
+configured, built or booted, 128 instead of 2 and 5 (a harness or machine
+problem git bisect must not blame on a commit).
 
 Environment: ODS_CACHE (default ~/.cache/ondemand-selftests) holds the
 unpacked default source, kernel builds and the KVM verdict.
@@ -85,9 +89,9 @@ fail() {	# fail CODE MESSAGE
 	if [ $bisect = 1 ]; then
 		case $rc in
 		"$E_UNTESTABLE") rc=125 ;;
-		"$E_USAGE"|"$E_ENV") rc=128 ;;
+		"$E_USAGE"|"$E_ENV"|"$E_HARNESS") rc=128 ;;
 		esac
-	elif [ "$rc" = "$E_UNTESTABLE" ]; then
+	elif [ "$rc" = "$E_UNTESTABLE" ] || [ "$rc" = "$E_HARNESS" ]; then
 		rc=$E_USAGE
 	fi
 	[ $# -gt 0 ] && say "$*"
@@ -106,12 +110,21 @@ case $accel in auto|kvm|tcg) ;; *) fail $E_USAGE "--accel takes auto, kvm or tcg
 for g in "${globs[@]}"; do
 	[[ $g =~ ^[][A-Za-z0-9_.*?!-]+$ ]] || fail $E_USAGE "-t '$g' is not a test-name glob (letters, digits, _ . - and * ? [ ] only)"
 done
-[ -z "$ksrc" ] || [ -d "$ksrc" ] || fail $E_USAGE "--ksrc $ksrc: no such directory; give the top of a Linux source tree"
+[ -n "$ksrc" ] || ksrc=$ODS_DEFAULT_KSRC
+debian=""
+case $ksrc in
+debian:*)
+	debian=${ksrc#debian:}
+	[[ $debian =~ ^[0-9]+\.[0-9]+$ ]] ||
+		fail $E_USAGE "--ksrc $ksrc: debian: takes a kernel series, as in debian:6.1 or debian:6.12"
+	;;
+*) [ -d "$ksrc" ] || fail $E_USAGE "--ksrc $ksrc: no such directory; give the top of a Linux source tree, or debian:X" ;;
+esac
 [ $coverage = 0 ] || [ -z "$kernel" ] || fail $E_USAGE "--coverage builds its own kernel; leave out --kernel"
 [ -z "$kernel" ] || [ -f "$kernel" ] || fail $E_USAGE "--kernel $kernel: no such file; give a bzImage"
 
 build=${ODS_BUILD:-$top/build}
-step "$top/vm/deps.sh"
+step "$top/vm/deps.sh" run ${debian:+"debian:$debian"} $([ $coverage = 1 ] && echo coverage)
 mkdir -p "$build" "$ODS_CACHE" || fail $E_ENV "cannot create $build or $ODS_CACHE"
 for d in "$build" "$ODS_CACHE"; do
 	free=$(df -Pk "$d" | awk 'NR == 2 { print int($4 / 1024) }')
@@ -120,16 +133,10 @@ done
 
 # -- kernel ------------------------------------------------------------------
 stamp=""
-if [ -z "$ksrc" ]; then
-	tarball=/usr/src/linux-source-6.1.tar.xz
-	ksrc=$ODS_CACHE/src/linux-source-6.1
+if [ -n "$debian" ]; then
+	step unpack_debian "$debian"
+	ksrc=$(debian_tree "$debian")
 	stamp=$ksrc.stamp
-	if [ "$(cat "$stamp" 2>/dev/null)" != "$(stat -c '%s %Y' "$tarball")" ]; then
-		say "unpacking $tarball (once)"
-		rm -rf "$ksrc" && mkdir -p "$ODS_CACHE/src" &&
-			tar -C "$ODS_CACHE/src" -xf "$tarball" && stat -c '%s %Y' "$tarball" > "$stamp" ||
-			fail $E_ENV "cannot unpack $tarball into $ODS_CACHE/src"
-	fi
 fi
 ksrc=$(cd "$ksrc" && pwd)
 check_tree "$ksrc" || fail $?
@@ -141,7 +148,11 @@ gcov=()
 if [ $coverage = 1 ]; then
 	frags+=("$top/vm/config/coverage.config")
 	key=$key-cov
-	gcov=(--gcov "fs/cachefiles fs/fscache fs/erofs")
+	# what is profiled: the on-demand path, wherever this tree keeps
+	# fscache (fs/fscache up to 6.7, then part of fs/netfs)
+	profiled="fs/cachefiles fs/erofs"
+	if [ -d "$ksrc/fs/fscache" ]; then profiled+=" fs/fscache"; else profiled+=" fs/netfs"; fi
+	gcov=(--gcov "$profiled")
 fi
 obj=$ODS_CACHE/kbuild/$key
 if [ -n "$kernel" ]; then
@@ -154,10 +165,8 @@ if [ -n "$kernel" ]; then
 	for opt in CONFIG_CACHEFILES_ONDEMAND CONFIG_EROFS_FS_ONDEMAND; do
 		grep -qx "$opt=y" "$kconf" || fail $E_USAGE "--kernel $kernel was built without $opt=y ($kconf); rebuild it with vm/config/base.config or leave out --kernel"
 	done
-	mkdir -p "$obj"
 	[ -f "$obj/hdr/include/linux/cachefiles.h" ] ||
-		make -C "$ksrc" O="$obj" headers_install INSTALL_HDR_PATH="$obj/hdr" > "$obj/headers.log" 2>&1 ||
-		fail $E_UNTESTABLE "make headers_install failed in $ksrc (see $obj/headers.log)"
+		step "$top/vm/build-kernel.sh" --headers-only "$ksrc" "$obj" "${frags[@]}"
 	bzimage=$kernel
 elif [ $list = 1 ]; then
 	step "$top/vm/build-kernel.sh" --headers-only "$ksrc" "$obj" "${frags[@]}"
@@ -184,12 +193,31 @@ fi
 hz=$(sed -n 's/^CONFIG_HZ=//p' "${kconf:-$obj/.config}" 2>/dev/null)
 
 # -- tests and fixtures -------------------------------------------------------
-make -s -C "$top/selftests" KSRC="$ksrc" KHDR="$obj/hdr" OUT="$build/selftests" > "$build/selftests.log" 2>&1 ||
-	fail $E_UNTESTABLE "the selftests do not build against $ksrc: $(grep -m1 'error' "$build/selftests.log") (see $build/selftests.log)"
+# The selftests' directory is named after what they are built against (the
+# tree's kselftest and UAPI headers): no binary of one tree ever runs with
+# another's kernel, and switching trees back and forth rebuilds nothing.
+ksft=$ksrc/tools/testing/selftests
+hkey=$({ cat "$ksft/kselftest_harness.h" "$ksft/kselftest.h" 2>/dev/null
+	find "$obj/hdr/include" -type f | LC_ALL=C sort | xargs cat; } | sha256sum | cut -c1-12)
+sel=$build/selftests/$hkey
+slog=$build/selftests/$hkey.log
+mkdir -p "$sel" || fail $E_ENV "cannot create $sel"
+make -s -C "$top/selftests" KSRC="$ksrc" KHDR="$obj/hdr" OUT="$sel" > "$slog" 2>&1 || {
+	# The harness's own incompatibility with this tree (what
+	# harness/ksft-probe or our sources trip on) must stop a bisection;
+	# a tree whose own headers do not compile is an untestable revision.
+	why=$(grep -m1 -E '^ods-harness: |error' "$slog")
+	case $why in
+	ods-harness:*) fail $E_HARNESS "the selftests cannot use $ksft/kselftest_harness.h: ${why#ods-harness: $ksft/kselftest_harness.h: } (see $slog)" ;;
+	"$ksrc"/*|"$obj"/*) fail $E_UNTESTABLE "this tree's headers do not compile: $why (see $slog)" ;;
+	*) fail $E_HARNESS "the selftests do not build against $ksrc: ${why:-see the log} (see $slog)" ;;
+	esac
+}
 : > "$build/all-tests"
-for b in "$build"/selftests/*; do
+for b in "$sel"/*; do
+	[ -x "$b" ] && [ -f "$b" ] || continue
 	"$b" -l | sed "s|^|$(basename "$b") |" >> "$build/all-tests" ||
-		fail $E_USAGE "cannot list the tests of $b"
+		fail $E_HARNESS "cannot list the tests of $b"
 done
 if [ ${#globs[@]} -eq 0 ]; then
 	cp "$build/all-tests" "$build/tests"
@@ -219,7 +247,7 @@ rm -rf "$stage"
 mkdir -p "$stage"/{bin,harness,selftests,fixtures,etc/ods}
 cp /bin/busybox "$stage/bin/" && ln -s busybox "$stage/bin/sh"
 cp "$top/harness/init" "$stage/init"
-cp "$top/harness/splat-check" "$top/harness/kmemleak-who" "$stage/harness/"
+cp "$top/harness/splat-check" "$top/harness/kmemleak-who" "$top/harness/verdict" "$stage/harness/"
 if [ -d "$obj/modroot/lib/modules" ] && [ -z "$kernel" ]; then
 	# the loader is linked against the host's libkmod: bring its libraries
 	gcc -O2 -Wall -o "$build/modload" "$top/harness/modload.c" -lkmod > "$build/modload.log" 2>&1 ||
@@ -229,9 +257,18 @@ if [ -d "$obj/modroot/lib/modules" ] && [ -z "$kernel" ]; then
 		mkdir -p "$stage$(dirname "$lib")" && cp -L "$lib" "$stage$lib"
 	done
 	cp -r "$obj/modroot/lib" "$stage/"
-	echo "ODS_MODULES='erofs cachefiles'" > "$stage/etc/ods/modules"
+	# The modules are whatever this tree builds of the fragment (fscache
+	# is one up to 6.7, part of netfs after): load the ones nothing
+	# needs, with their dependencies; unload each before what it needs.
+	dep=$(echo "$obj"/modroot/lib/modules/*/modules.dep)
+	pairs=$(awk -F'[: ]+' '{ m = $1; sub(/.*\//, "", m); sub(/\.ko.*/, "", m); print m, m
+		for (i = 2; i <= NF; i++) if ($i != "") { d = $i; sub(/.*\//, "", d); sub(/\.ko.*/, "", d); print m, d } }' "$dep")
+	unload=$(tsort <<< "$pairs" | paste -sd' ')
+	load=$(awk '{ if ($1 != $2) needed[$2] = 1; all[$1] = 1 } END { for (m in all) if (!(m in needed)) print m }' <<< "$pairs" | sort | paste -sd' ')
+	[ -n "$load" ] || fail $E_UNTESTABLE "the modules flavour built no module (see $dep)"
+	printf "ODS_MODULES='%s'\nODS_UNLOAD='%s'\n" "$load" "$unload" > "$stage/etc/ods/modules"
 fi
-cp "$build"/selftests/* "$stage/selftests/"
+for b in "$sel"/*; do [ -x "$b" ] && cp "$b" "$stage/selftests/"; done
 # what the tests may need of the kernel (ods_need_kconfig() in harness/ods.h):
 # its .config, the options it does not know, and which flavour sets what
 cp "${kconf:-$obj/.config}" "$stage/etc/ods/kconfig"
@@ -362,10 +399,11 @@ kernel_release() {
 	echo "$rel"
 }
 "$top/harness/report" --out "$out" --tests "$out/plan" --known "$top/selftests/known-failures" \
-	--kver "$(kernel_release)$([ "$flavour" = default ] || echo "-$flavour")" ${junit:+--junit "$junit"}
+	--kver "$(kernel_release)" --flavour "$([ $coverage = 1 ] && echo coverage || echo "$flavour")" ${junit:+--junit "$junit"}
 rc=$?
 if [ $coverage = 1 ]; then
-	"$top/harness/coverage" "$out" "$obj" || { [ $rc = 0 ] && rc=1; }
+	# shellcheck disable=SC2086
+	"$top/harness/coverage" "$out" "$obj" $profiled || { [ $rc = 0 ] && rc=1; }
 fi
 [ $bisect = 1 ] && [ $rc = 4 ] && rc=125
 exit $rc

@@ -13,8 +13,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 tests=(-t "${ODS_BISECT_TEST:-anonearly.*}")
 [ "${1:-}" = -t ] && tests=(-t "$2")
 
-pristine=$ODS_CACHE/src/linux-source-6.1
-repo=$ODS_CACHE/bisect-demo/linux-source-6.1
+pristine=$(debian_tree "${ODS_DEFAULT_KSRC#debian:}")
+repo=$ODS_CACHE/bisect-demo/${pristine##*/}
 [ -d "$pristine" ] || die $E_USAGE "no default source in $pristine yet; run ./run_tests.sh once first"
 git config --global --get user.name >/dev/null || export GIT_AUTHOR_NAME=ods GIT_COMMITTER_NAME=ods \
 	GIT_AUTHOR_EMAIL=ods@localhost GIT_COMMITTER_EMAIL=ods@localhost

@@ -30,8 +30,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-pristine=$ODS_CACHE/src/linux-source-6.1
-scratch=$ODS_CACHE/mutants/linux-source-6.1
+pristine=$(debian_tree "${ODS_DEFAULT_KSRC#debian:}")
+scratch=$ODS_CACHE/mutants/${pristine##*/}
 [ -d "$pristine" ] || die $E_USAGE "no default source in $pristine yet; run ./run_tests.sh once first"
 if [ ! -d "$scratch" ]; then
 	mkdir -p "$(dirname "$scratch")"

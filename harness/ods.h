@@ -3,11 +3,12 @@
  * Test runtime for the selftests: the kernel tree's kselftest_harness.h,
  * the daemon library, and a main() that can list and run single tests.
  *
- * The 6.1 harness always runs every test in the binary; the guest runner
- * needs one test per invocation (for a dmesg slice and a health check per
- * test), so ODS_MAIN walks the harness's own fixture list and calls its
- * __run_test() for the one named. Results keep the harness's naming:
- * fixture.variant.test.
+ * The guest runner runs one test per invocation (for a dmesg slice and a
+ * health check per test), named fixture.variant.test as the harness names
+ * it.  Harnesses from 6.9 on do that themselves (-r NAME); older ones
+ * (5.19 to 6.8) always run every test, so ODS_MAIN walks the harness's
+ * fixture list and calls its __run_test() for the one named.  Which
+ * harness this is, harness/ksft-probe found out at build time (ksft.h).
  */
 #ifndef ODS_H
 #define ODS_H
@@ -24,6 +25,10 @@
 
 #include "kselftest_harness.h"
 #include "ondemand.h"
+
+#ifndef ODS_KSFT_EXIT_CODE
+#error "build with -include ksft.h, what harness/ksft-probe says of this kselftest_harness.h (selftests/Makefile does)"
+#endif
 
 /* One bound cache and (optionally) one EROFS mount: the usual test world. */
 struct ods_env {
@@ -106,6 +111,21 @@ static inline const char *ods_path(struct ods_env *e, const char *rel)
 	return p;
 }
 
+/*
+ * The harness's record of a test, in the two forms it has had: passed and
+ * skip up to 6.8, exit_code from 6.9.  Nothing else reads those fields.
+ *   ods_test_failed(): an EXPECT or ASSERT failed so far (a sweep stops there);
+ *   ods_test_skipped(): the setup SKIPped.  Harnesses before 6.9 still run the
+ *   body and the teardown then: both return at once on it.
+ */
+#if ODS_KSFT_EXIT_CODE
+#define ods_test_failed(_metadata)	((_metadata)->exit_code == KSFT_FAIL)
+#define ods_test_skipped(_metadata)	((_metadata)->exit_code == KSFT_SKIP)
+#else
+#define ods_test_failed(_metadata)	(!(_metadata)->passed)
+#define ods_test_skipped(_metadata)	((_metadata)->skip)
+#endif
+
 static inline void ods_name(struct __fixture_metadata *f,
 			    struct __fixture_variant_metadata *v,
 			    struct __test_metadata *t, char *buf, size_t n)
@@ -114,6 +134,14 @@ static inline void ods_name(struct __fixture_metadata *f,
 		 v->name, t->name);
 }
 
+/*
+ * -l: the tests, one fixture.variant.test a line (the harness's own -l,
+ * from 6.9, prints a table); -r NAME: run that one test, print its KTAP
+ * and exit with KSFT_PASS, KSFT_FAIL or (before 6.9) KSFT_SKIP.  The guest
+ * runner reads the KTAP line ("ok 1 ... # SKIP reason" on every harness).
+ * ODS_TIMEOUT (seconds) replaces the tests' own timeouts: the runner's
+ * watchdog takes the task stacks first.
+ */
 static inline int ods_main(int argc, char **argv)
 {
 	struct __fixture_variant_metadata no_variant = { .name = "" };
@@ -132,9 +160,6 @@ static inline int ods_main(int argc, char **argv)
 	for (f = __fixture_list; f; f = f->next) {
 		for (v = f->variant ?: &no_variant; v; v = v->next) {
 			for (t = f->tests; t; t = t->next) {
-				struct __test_results *res;
-				int rc;
-
 				ods_name(f, v, t, name, sizeof(name));
 				if (list) {
 					puts(name);
@@ -144,15 +169,18 @@ static inline int ods_main(int argc, char **argv)
 					continue;
 				if (tmo && atoi(tmo) > 0)
 					t->timeout = atoi(tmo);
-				res = mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE,
-					   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+#if ODS_KSFT_RUNS_ONE
+				return test_harness_run(argc, argv);
+#else
+				t->results = mmap(NULL, sizeof(*t->results), PROT_READ | PROT_WRITE,
+						  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 				ksft_print_header();
 				ksft_set_plan(1);
-				t->results = res;
 				__run_test(f, v, t);
-				rc = t->skip ? KSFT_SKIP : t->passed ? KSFT_PASS : KSFT_FAIL;
 				fflush(stdout);
-				return rc;
+				return ksft_get_fail_cnt() ? KSFT_FAIL :
+				       ksft_get_xskip_cnt() ? KSFT_SKIP : KSFT_PASS;
+#endif
 			}
 		}
 	}
@@ -236,8 +264,9 @@ static inline const char *ods_kconfig_why(const char *const *opts)
  * A test's needs, in one line: SKIP (with the reason above) unless the
  * kernel has every option named, e.g.
  *	ods_need_kconfig(_metadata, "CONFIG_CACHEFILES_ERROR_INJECTION");
- * In a FIXTURE_SETUP it returns from the setup only: the 6.1 harness still
- * runs the body and the teardown, which return early on _metadata->skip.
+ * In a FIXTURE_SETUP it returns from the setup only: harnesses before 6.9
+ * still run the body and the teardown, which return early on
+ * ods_test_skipped(_metadata).
  */
 #define ods_need_kconfig(_metadata, ...) do { \
 	const char *__ods_why = ods_kconfig_missing(__VA_ARGS__); \
@@ -296,6 +325,25 @@ static inline void ods_failed_open_recovers(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
 	od_teardown(d);
 	EXPECT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("the failed OPEN left a pin");
+}
+
+/*
+ * What a read miss gets once the cache under the mount is gone (its daemon
+ * died or closed the device and the cache was withdrawn): EIO up to 6.1,
+ * where EROFS drops fscache's error and filemap_read_folio() fails the
+ * folio with EIO; fscache's own ENOBUFS from 6.2, where EROFS's
+ * ->read_folio() returns the error it got ("erofs: support large folios
+ * for fscache mode").  Anything else fails; the log says which it was.
+ */
+static inline void ods_expect_cache_gone(struct __test_metadata *_metadata,
+					 int result, const char *who)
+{
+	EXPECT_TRUE(result == -EIO || result == -ENOBUFS)
+		TH_LOG("%s: %s, not EIO or ENOBUFS", who, result ? strerror(-result) : "no error");
+	if (result == -EIO || result == -ENOBUFS)
+		TH_LOG("%s: %s (%s)", who, strerror(-result), result == -EIO ?
+		       "the filesystem reports cache errors as EIO, up to 6.1" :
+		       "the filesystem passes fscache's error on, from 6.2");
 }
 
 /* Mount a fixture image by name, with its extra blobs (device=). */

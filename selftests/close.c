@@ -436,8 +436,8 @@ TEST_F(reopenrefused, read_fails_not_hangs)
 	struct od_daemon *d = &self->e.d;
 	int ret;
 
-	/* the 6.1 harness runs the body after a SKIP in the setup */
-	if (_metadata->skip)
+	/* harnesses before 6.9 run the body after a SKIP in the setup */
+	if (ods_test_skipped(_metadata))
 		return;
 	ASSERT_EQ(0, od_close_anon(d, self->first));
 	od_set_script(d, refuse_reopen, self);
@@ -597,8 +597,8 @@ TEST_F(reopendrop, umount_fails_the_reopen)
 	struct od_record *open;
 	char file[PATH_MAX];
 
-	/* the 6.1 harness runs the body after a SKIP in the setup */
-	if (_metadata->skip)
+	/* harnesses before 6.9 run the body after a SKIP in the setup */
+	if (ods_test_skipped(_metadata))
 		return;
 	ASSERT_EQ(0, od_close_anon(d, self->first));
 	ASSERT_EQ(0, od_reader_start(&self->r, ods_path(&self->e, "big-odd"), 0, -1));

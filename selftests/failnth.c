@@ -578,11 +578,11 @@ TEST_F_TIMEOUT(failnth, sweep, 600)
 		EXPECT_EQ(0, row.end) TH_LOG("N=%u: the protocol did not complete: %s", n,
 					     errname(row.end));
 		recover(_metadata, self, n);
-		if (!_metadata->passed || row.left)
+		if (ods_test_failed(_metadata) || row.left)
 			break;
 		injected++;
 	}
-	if (!_metadata->passed)
+	if (ods_test_failed(_metadata))
 		ksft_print_msg("%s: stopped by a failure at N=%u\n", variant->name, n);
 	else if (n <= to)
 		ksft_print_msg("%s: %u faults injected from N=%u, clean at N=%u\n",

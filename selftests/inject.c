@@ -248,7 +248,7 @@ FIXTURE_SETUP(inject)
 
 FIXTURE_TEARDOWN(inject)
 {
-	if (_metadata->skip)
+	if (ods_test_skipped(_metadata))
 		return;
 	/* first of all: the sysctl is global, the next test must not see it */
 	EXPECT_EQ(0, inject_set(0));
@@ -270,8 +270,8 @@ TEST_F(inject, cache_io_error)
 	struct stat st;
 	char sha[65];
 
-	/* the 6.1 harness runs the body after a SKIP in the setup */
-	if (_metadata->skip)
+	/* harnesses before 6.9 run the body after a SKIP in the setup */
+	if (ods_test_skipped(_metadata))
 		return;
 	/* a copy: od_manifest_sha() answers in a static buffer */
 	snprintf(sha, sizeof(sha), "%s", od_manifest_sha("plain", INJECT_FILE));

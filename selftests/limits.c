@@ -91,7 +91,7 @@ FIXTURE_SETUP(noid)
 
 FIXTURE_TEARDOWN(noid)
 {
-	if (_metadata->skip)
+	if (ods_test_skipped(_metadata))
 		return;
 	od_make_it_fail(0);
 	EXPECT_EQ(0, od_fault_reset());
@@ -104,7 +104,7 @@ TEST_F(noid, open_enomem)
 	struct od_record *m;
 	int fds, lowest, ret;
 
-	if (_metadata->skip)
+	if (ods_test_skipped(_metadata))
 		return;
 	ods_mount_pending(_metadata, &self->e, &self->mo, "plain");
 	fds = od_fd_count();

@@ -351,7 +351,7 @@ TEST_F(soak, random_alloc_failures)
 				errs.other_err = res.other_err;
 		}
 		done++;
-		if (!_metadata->passed)
+		if (ods_test_failed(_metadata))
 			break;
 	}
 

@@ -9,7 +9,8 @@
 # stderr and one line (CONFIG_X) in RECORD, so that the tests that need it
 # are skipped with that reason.  An option the tree knows but the config
 # could not get (a dependency is missing) is fatal: the run would test
-# something other than what the user thinks.  A later fragment overrides an
+# something other than what the user thinks.  =m of an option the tree
+# makes a bool is met by =y: it is built into its parent's module.  A later fragment overrides an
 # earlier one, as in merge_config.sh.
 #
 # Exit 0 (RECORD written, empty if nothing is unavailable) or E_UNTESTABLE
@@ -29,6 +30,12 @@ essential=(FSCACHE CACHEFILES CACHEFILES_ONDEMAND EROFS_FS EROFS_FS_ONDEMAND
 	SERIAL_8250_CONSOLE PCI VIRTIO VIRTIO_PCI VIRTIO_BLK VIRTIO_CONSOLE BLOCK
 	EXT4_FS PROC_FS PROC_SYSCTL SYSFS DEVTMPFS TMPFS FUTEX)
 
+# kconfig_type CONFIG_X: bool, tristate, ... as the tree's Kconfig files declare it
+kconfig_type() {
+	grep -rh -A3 --include='Kconfig*' -E "^[[:space:]]*(menu)?config[[:space:]]+${1#CONFIG_}\$" "$ksrc" 2>/dev/null |
+		awk '$1 ~ /^(def_)?(bool|tristate|string|int|hex)$/ { sub(/^def_/, "", $1); print $1; exit }'
+}
+
 rm -f "$record"
 mapfile -t missing < <(grep -hE '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' "$@" |
 	awk '{ opt = $1 == "#" ? $2 : substr($1, 1, index($1, "=") - 1); want[opt] = $0; if (!(opt in seen)) { seen[opt] = 1; order[++n] = opt } }
@@ -37,8 +44,14 @@ mapfile -t missing < <(grep -hE '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ 
 		if [[ $line == '# '* ]]; then
 			opt=${line#\# }; opt=${opt%% *}
 			if grep -q "^$opt=" "$config"; then echo "$opt=n"; fi
-		else
-			grep -qxF "$line" "$config" || echo "$line"
+		elif ! grep -qxF "$line" "$config"; then
+			# =m asked of an option that is a bool in this tree (FSCACHE
+			# from 6.8, part of netfs): built in, it is in its parent's module
+			if [[ $line == *=m ]] && grep -qx "${line%=m}=y" "$config" &&
+			   [ "$(kconfig_type "${line%=m}")" = bool ]; then
+				continue
+			fi
+			echo "$line"
 		fi
 	done | sort -u)
 

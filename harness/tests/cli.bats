@@ -93,10 +93,44 @@ one_line() {
 # git bisect must skip (125), a usage error otherwise.
 fake_tree() {
 	local t=$BATS_TEST_TMPDIR/tree
-	mkdir -p "$t/fs/cachefiles" "$t/scripts/kconfig"
+	mkdir -p "$t/fs/cachefiles" "$t/fs/erofs" "$t/scripts/kconfig"
 	printf 'VERSION = 6\nPATCHLEVEL = 1\n%%:\n\t@false\n' > "$t/Makefile"
+	printf 'config EROFS_FS_ONDEMAND\n\tbool "x"\n' > "$t/fs/erofs/Kconfig"
 	: > "$t/scripts/kconfig/merge_config.sh"
 	echo "$t"
+}
+
+@test "a tree without the on-demand mode (7.2 on): one line before any work, exit 2, or 125 with --bisect" {
+	t=$(fake_tree)
+	: > "$t/fs/erofs/Kconfig"
+	ODS_CACHE=$BATS_TEST_TMPDIR/cache rt --ksrc "$t"
+	assert_failure 2
+	one_line "has no on-demand mode: fs/erofs/Kconfig defines no EROFS_FS_ONDEMAND"
+	[ ! -e "$BATS_TEST_TMPDIR/cache/kbuild" ]
+	ODS_CACHE=$BATS_TEST_TMPDIR/cache rt --bisect --ksrc "$t"
+	assert_failure 125
+}
+
+@test "--ksrc debian:X takes a kernel series" {
+	rt --ksrc debian:latest
+	assert_failure 2
+	one_line "--ksrc debian:latest: debian: takes a kernel series, as in debian:6.1 or debian:6.12"
+}
+
+# A tree whose kselftest_harness.h the selftests cannot use: the harness's
+# problem, which must stop git bisect run (128), not skip the commit.
+@test "a kselftest harness the selftests cannot use: one line naming header and symbol, 128 with --bisect" {
+	t=$(fake_tree)
+	mkdir -p "$t/tools/testing/selftests"
+	printf '#include "kselftest.h"\n' > "$t/tools/testing/selftests/kselftest_harness.h"
+	printf '#define KSFT_PASS 0\n' > "$t/tools/testing/selftests/kselftest.h"
+	# what --list needs of the tree: its UAPI headers
+	printf 'VERSION = 6\nPATCHLEVEL = 1\nheaders_install:\n\tmkdir -p $(INSTALL_HDR_PATH)/include/linux && cp /usr/include/linux/cachefiles.h $(INSTALL_HDR_PATH)/include/linux/\n' > "$t/Makefile"
+	ODS_CACHE=$BATS_TEST_TMPDIR/cache ODS_BUILD=$BATS_TEST_TMPDIR/build rt --list --ksrc "$t"
+	assert_failure 2
+	one_line "the selftests cannot use $t/tools/testing/selftests/kselftest_harness.h: no __fixture_list"
+	ODS_CACHE=$BATS_TEST_TMPDIR/cache ODS_BUILD=$BATS_TEST_TMPDIR/build rt --list --bisect --ksrc "$t"
+	assert_failure 128
 }
 
 @test "an unconfigurable tree: exit 2, or 125 with --bisect" {
@@ -126,7 +160,7 @@ fake_tree() {
 	cp -r "$TOP/vm" "$d/"
 	mkdir "$d/bin"
 	# a PATH with the shell tools but without qemu or the compilers
-	for t in bash env id sort file dirname cat grep tr cut sed; do ln -s "$(command -v $t)" "$d/bin/$t"; done
+	for t in bash env id sort file dirname cat grep tr cut sed awk; do ln -s "$(command -v $t)" "$d/bin/$t"; done
 	run setpriv --reuid=65534 --regid=65534 --clear-groups env PATH="$d/bin" bash "$d/vm/deps.sh"
 	rm -rf "$d"
 	assert_failure 5

@@ -17,3 +17,27 @@ t b.y.three"}
 	printf '[    0.1] booting\n[    9.9] last words of the kernel\n' > "$dir/console.log"
 	echo tcg > "$dir/accel"
 }
+
+# Every kselftest_harness.h at hand, one tools/testing/selftests directory a
+# line: the Debian trees unpacked in the cache (./run_tests.sh --ksrc
+# debian:X --list unpacks one), then ODS_KSFT_EXTRA, a colon-separated list
+# of such directories (a copy of mainline's headers, say).
+ksft_dirs() {
+	local d
+	for d in "${ODS_CACHE:-$HOME/.cache/ondemand-selftests}"/src/linux-source-*/tools/testing/selftests; do
+		[ -f "$d/kselftest_harness.h" ] && echo "$d"
+	done
+	tr ':' '\n' <<< "${ODS_KSFT_EXTRA:-}" | while read -r d; do
+		[ -n "$d" ] && echo "$d"
+	done
+}
+
+# build_ods KSFT SRC OUT: SRC, a program on harness/ods.h, built as the
+# selftests are against the kselftest headers in KSFT (and the host's UAPI
+# headers: these programs never reach the kernel under test)
+build_ods() {
+	local ksft=$1 src=$2 out=$3
+	"$TOP/harness/ksft-probe" "$ksft" /usr > "$out.ksft.h" &&
+	gcc -D_GNU_SOURCE -Werror=implicit-function-declaration -I"$ksft" -I"$TOP/harness" \
+		-include "$out.ksft.h" -o "$out" "$src" "$TOP/harness/ondemand.c" "$TOP/harness/sha256.c" -pthread
+}
