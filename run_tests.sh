@@ -165,6 +165,11 @@ if [ -n "$kernel" ]; then
 	for opt in CONFIG_CACHEFILES_ONDEMAND CONFIG_EROFS_FS_ONDEMAND; do
 		grep -qx "$opt=y" "$kconf" || fail $E_USAGE "--kernel $kernel was built without $opt=y ($kconf); rebuild it with vm/config/base.config or leave out --kernel"
 	done
+	# the selftests are built against --ksrc's headers: it must be the
+	# kernel's own series, or binaries of one tree would test another
+	krel=$(bzimage_release "$kernel") trel=$(tree_release "$ksrc")
+	[ "$(cut -d. -f1-2 <<< "$krel")" = "$(cut -d. -f1-2 <<< "$trel")" ] ||
+		fail $E_USAGE "--kernel $kernel is ${krel:-not a bzImage file(1) knows}, --ksrc $ksrc is $trel; pass --ksrc with the tree it was built from"
 	[ -f "$obj/hdr/include/linux/cachefiles.h" ] ||
 		step "$top/vm/build-kernel.sh" --headers-only "$ksrc" "$obj" "${frags[@]}"
 	bzimage=$kernel
@@ -385,21 +390,8 @@ echo "$used" > "$out/accel"
 [ $keep = 1 ] || rm -f "$out"/vm*/cache.img "$out"/vm*/initrd "$out"/vm*/run.cpio.gz
 
 # -- results ----------------------------------------------------------------------
-# The release the known failures are keyed by: the build's own record, else
-# the tree's Makefile (make kernelversion would print make's chatter when
-# run under make).
-kernel_release() {
-	local rel=""
-	for f in "$(dirname "$bzimage")/include/config/kernel.release" \
-		 "$(dirname "$bzimage")/../../../include/config/kernel.release"; do
-		[ -f "$f" ] && { rel=$(cat "$f"); break; }
-	done
-	[ -n "$rel" ] || rel=$(awk -F' = ' '/^VERSION =/ { v = $2 } /^PATCHLEVEL =/ { p = $2 }
-		/^SUBLEVEL =/ { s = $2 } /^EXTRAVERSION =/ { e = $2 } END { print v "." p "." s e }' "$ksrc/Makefile")
-	echo "$rel"
-}
 "$top/harness/report" --out "$out" --tests "$out/plan" --known "$top/selftests/known-failures" \
-	--kver "$(kernel_release)" --flavour "$([ $coverage = 1 ] && echo coverage || echo "$flavour")" ${junit:+--junit "$junit"}
+	--kver "$(bzimage_release "$bzimage")" --flavour "$([ $coverage = 1 ] && echo coverage || echo "$flavour")" ${junit:+--junit "$junit"}
 rc=$?
 if [ $coverage = 1 ]; then
 	# shellcheck disable=SC2086

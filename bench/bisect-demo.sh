@@ -9,13 +9,14 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/vm/lib.sh"
+"$top/vm/deps.sh" check "$ODS_DEFAULT_KSRC" || exit
 
 tests=(-t "${ODS_BISECT_TEST:-anonearly.*}")
 [ "${1:-}" = -t ] && tests=(-t "$2")
 
 pristine=$(debian_tree "${ODS_DEFAULT_KSRC#debian:}")
 repo=$ODS_CACHE/bisect-demo/${pristine##*/}
-[ -d "$pristine" ] || die $E_USAGE "no default source in $pristine yet; run ./run_tests.sh once first"
+unpack_debian "${ODS_DEFAULT_KSRC#debian:}" || exit
 git config --global --get user.name >/dev/null || export GIT_AUTHOR_NAME=ods GIT_COMMITTER_NAME=ods \
 	GIT_AUTHOR_EMAIL=ods@localhost GIT_COMMITTER_EMAIL=ods@localhost
 if [ ! -d "$repo/.git" ]; then

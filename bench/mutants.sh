@@ -18,6 +18,7 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/vm/lib.sh"
+"$top/vm/deps.sh" bench "$ODS_DEFAULT_KSRC" || exit
 
 list=$top/bench/mutants.list want=killed
 only=() globs=()
@@ -32,7 +33,7 @@ done
 
 pristine=$(debian_tree "${ODS_DEFAULT_KSRC#debian:}")
 scratch=$ODS_CACHE/mutants/${pristine##*/}
-[ -d "$pristine" ] || die $E_USAGE "no default source in $pristine yet; run ./run_tests.sh once first"
+unpack_debian "${ODS_DEFAULT_KSRC#debian:}" || exit
 if [ ! -d "$scratch" ]; then
 	mkdir -p "$(dirname "$scratch")"
 	# hard links: sed -i writes a new file, so the pristine tree is safe

@@ -5,8 +5,8 @@
  *
  * The guest runner runs one test per invocation (for a dmesg slice and a
  * health check per test), named fixture.variant.test as the harness names
- * it.  Harnesses from 6.9 on do that themselves (-r NAME); older ones
- * (5.19 to 6.8) always run every test, so ODS_MAIN walks the harness's
+ * it.  Harnesses from 6.3 on do that themselves (-r NAME); older ones
+ * (5.19 to 6.2) always run every test, so ODS_MAIN walks the harness's
  * fixture list and calls its __run_test() for the one named.  Which
  * harness this is, harness/ksft-probe found out at build time (ksft.h).
  */
@@ -115,7 +115,7 @@ static inline const char *ods_path(struct ods_env *e, const char *rel)
  * The harness's record of a test, in the two forms it has had: passed and
  * skip up to 6.8, exit_code from 6.9.  Nothing else reads those fields.
  *   ods_test_failed(): an EXPECT or ASSERT failed so far (a sweep stops there);
- *   ods_test_skipped(): the setup SKIPped.  Harnesses before 6.9 still run the
+ *   ods_test_skipped(): the setup SKIPped.  Harnesses before 6.4 still run the
  *   body and the teardown then: both return at once on it.
  */
 #if ODS_KSFT_EXIT_CODE
@@ -136,8 +136,8 @@ static inline void ods_name(struct __fixture_metadata *f,
 
 /*
  * -l: the tests, one fixture.variant.test a line (the harness's own -l,
- * from 6.9, prints a table); -r NAME: run that one test, print its KTAP
- * and exit with KSFT_PASS, KSFT_FAIL or (before 6.9) KSFT_SKIP.  The guest
+ * from 6.3, prints a table); -r NAME: run that one test, print its KTAP
+ * and exit with KSFT_PASS, KSFT_FAIL or (before 6.3) KSFT_SKIP.  The guest
  * runner reads the KTAP line ("ok 1 ... # SKIP reason" on every harness).
  * ODS_TIMEOUT (seconds) replaces the tests' own timeouts: the runner's
  * watchdog takes the task stacks first.
@@ -264,7 +264,7 @@ static inline const char *ods_kconfig_why(const char *const *opts)
  * A test's needs, in one line: SKIP (with the reason above) unless the
  * kernel has every option named, e.g.
  *	ods_need_kconfig(_metadata, "CONFIG_CACHEFILES_ERROR_INJECTION");
- * In a FIXTURE_SETUP it returns from the setup only: harnesses before 6.9
+ * In a FIXTURE_SETUP it returns from the setup only: harnesses before 6.4
  * still run the body and the teardown, which return early on
  * ods_test_skipped(_metadata).
  */
@@ -272,6 +272,16 @@ static inline const char *ods_kconfig_why(const char *const *opts)
 	const char *__ods_why = ods_kconfig_missing(__VA_ARGS__); \
 	if (__ods_why) \
 		SKIP(return, "%s", __ods_why); \
+} while (0)
+
+/*
+ * A test that mounts in a domain: SKIP on a kernel whose EROFS has no
+ * domain_id (5.19, 6.0: "erofs: introduce 'domain_id' mount option" came
+ * in 6.1).  Like ods_need_kconfig(), it returns from the function it is in.
+ */
+#define ods_need_domain_id(_metadata) do { \
+	if (!od_kernel_has_domain_id()) \
+		SKIP(return, "no domain_id: EROFS takes it from 6.1"); \
 } while (0)
 
 /* Every file of a fixture under mnt against its manifest, bounded. */

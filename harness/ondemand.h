@@ -149,9 +149,11 @@ const char *od_manifest_sha(const char *fixture, const char *path);	/* static bu
 
 /*
  * Features of the booted kernel, probed by behaviour rather than version:
- * the failover series (2024) brought "restore" and reopen of closed objects.
+ * the failover series (2024) brought "restore" and reopen of closed
+ * objects; EROFS takes domain_id (shared volumes) from 6.1.
  */
 bool od_kernel_has_restore(struct od_daemon *d);
+bool od_kernel_has_domain_id(void);
 
 long od_now_ms(void);
 

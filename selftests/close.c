@@ -436,7 +436,7 @@ TEST_F(reopenrefused, read_fails_not_hangs)
 	struct od_daemon *d = &self->e.d;
 	int ret;
 
-	/* harnesses before 6.9 run the body after a SKIP in the setup */
+	/* harnesses before 6.4 run the body after a SKIP in the setup */
 	if (ods_test_skipped(_metadata))
 		return;
 	ASSERT_EQ(0, od_close_anon(d, self->first));
@@ -597,7 +597,7 @@ TEST_F(reopendrop, umount_fails_the_reopen)
 	struct od_record *open;
 	char file[PATH_MAX];
 
-	/* harnesses before 6.9 run the body after a SKIP in the setup */
+	/* harnesses before 6.4 run the body after a SKIP in the setup */
 	if (ods_test_skipped(_metadata))
 		return;
 	ASSERT_EQ(0, od_close_anon(d, self->first));

@@ -855,6 +855,8 @@ TEST_F(mounts, domain_two_fsids)
 {
 	struct od_daemon *d = &self->e.d;
 
+	ods_need_domain_id(_metadata);
+
 	ASSERT_EQ(0, mount1(self, "plain", "dom"));
 	ASSERT_EQ(0, mount2(self, "inline", "dom"));
 	ASSERT_EQ(0, read_tree(_metadata, self->e.mnt, self->basic, self->nbasic));
@@ -870,6 +872,8 @@ TEST_F(mounts, domain_same_fsid_twice)
 {
 	struct od_daemon *d = &self->e.d;
 
+	ods_need_domain_id(_metadata);
+
 	ASSERT_EQ(0, mount1(self, "plain", "dom"));
 	EXPECT_EQ(-EEXIST, mount2(self, "plain", "dom"));
 	EXPECT_EQ(1, od_klog_count("plain already exists in domain dom"));
@@ -881,6 +885,8 @@ TEST_F(mounts, domain_same_fsid_twice)
 TEST_F(mounts, same_fsid_two_domains)
 {
 	struct od_daemon *d = &self->e.d;
+
+	ods_need_domain_id(_metadata);
 
 	ASSERT_EQ(0, mount1(self, "plain", "dom1"));
 	ASSERT_EQ(0, mount2(self, "plain", "dom2"));
@@ -902,6 +908,8 @@ TEST_F(mounts, domain_shared_blob)
 	struct od_record *multi, *twin, *blob;
 	char path[PATH_MAX * 2];
 	int reads;
+
+	ods_need_domain_id(_metadata);
 
 	ASSERT_EQ(0, mount1(self, "multi", "dom"));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_OPEN, 2, OD_WAIT_MS));

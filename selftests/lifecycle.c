@@ -153,13 +153,16 @@ FIXTURE_VARIANT_ADD(remount, none) { .options = "" };
 
 FIXTURE_SETUP(remount)
 {
+	if (strstr(variant->options, "domain_id"))
+		ods_need_domain_id(_metadata);
 	ASSERT_EQ(0, ods_up(&self->e));
 	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
 }
 
 FIXTURE_TEARDOWN(remount)
 {
-	ods_down(&self->e);
+	if (!ods_test_skipped(_metadata))
+		ods_down(&self->e);
 }
 
 /*
@@ -172,6 +175,9 @@ TEST_F(remount, keeps_its_blob)
 	struct od_record *open = od_find(&self->e.d, CACHEFILES_OP_OPEN, 0);
 	char sha[65];
 
+	/* harnesses before 6.4 run the body after a SKIP in the setup */
+	if (ods_test_skipped(_metadata))
+		return;
 	ASSERT_EQ(0, mount("none", self->e.mnt, "erofs", MS_REMOUNT | MS_RDONLY, variant->options))
 		TH_LOG("remount -o %s: %s", variant->options, strerror(errno));
 	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "big-odd"), sha));

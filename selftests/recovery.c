@@ -273,7 +273,7 @@ TEST_F(restore, new_daemon_takes_over)
 	struct od_record held = { 0 }, *m, *open;
 	int result;
 
-	/* harnesses before 6.9 run the body after a SKIP in the setup */
+	/* harnesses before 6.4 run the body after a SKIP in the setup */
 	if (ods_test_skipped(_metadata))
 		return;
 	take_first(_metadata, self, variant->phase, &held);
@@ -644,6 +644,8 @@ FIXTURE_SETUP(secondmount)
 {
 	char sha[65];
 
+	if (variant->domain)
+		ods_need_domain_id(_metadata);
 	ASSERT_EQ(0, ods_up(&self->e));
 	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
 	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "big-odd"), sha));
@@ -652,6 +654,8 @@ FIXTURE_SETUP(secondmount)
 
 FIXTURE_TEARDOWN(secondmount)
 {
+	if (ods_test_skipped(_metadata))
+		return;
 	if (self->mounted2 && od_umount(self->mnt2))
 		umount2(self->mnt2, MNT_DETACH);
 	rmdir(self->mnt2);
@@ -694,6 +698,10 @@ TEST_F(secondmount, while_mounted_then_remount)
 	struct od_record *first = od_find(d, CACHEFILES_OP_OPEN, 0), *m;
 	const char *remount;
 	int ret, reads;
+
+	/* harnesses before 6.4 run the body after a SKIP in the setup */
+	if (ods_test_skipped(_metadata))
+		return;
 
 	ret = od_mount(variant->fsid, variant->domain, self->mnt2);
 	self->mounted2 = !ret;

@@ -47,7 +47,7 @@ farm() {
 		done
 		if [ "$n" = Makefile ] && [[ " $gcov " == *" ${rel%/} "* ]]; then
 			{ cat "$e"; echo; echo 'GCOV_PROFILE := y'
-			  echo 'ccflags-y += -include $(srctree)/$(src)/ods-gcov.h'; } > "$dst/$n"
+			  echo "ccflags-y += -include $dst/ods-gcov.h"; } > "$dst/$n"
 			printf '%s\n' '#include <linux/bitops.h>' '#undef bitop' \
 				'#define bitop(op, nr, addr) op(nr, addr)' > "$dst/ods-gcov.h"
 			# a dependency of every profiled object: as old as what writes it
@@ -79,7 +79,9 @@ tree=$ksrc	# what the Kconfig checks read; make reads the farm, if any
 mkdir -p "$obj"
 log=$obj/build.log
 : > "$log"
-makek() { timeout "${ODS_BUILD_TIMEOUT:-3600}" make -C "$ksrc" O="$obj" ${CCACHE:+CC="ccache gcc"} "$@" >>"$log" 2>&1; }
+# LC_ALL=C: ccache keys a compile by the locale too, so every build of a
+# tree (a user's shell, CI, the bare-machine root) shares the same entries
+makek() { LC_ALL=C timeout "${ODS_BUILD_TIMEOUT:-3600}" make -C "$ksrc" O="$obj" ${CCACHE:+CC="ccache gcc"} "$@" >>"$log" 2>&1; }
 CCACHE=
 command -v ccache >/dev/null && CCACHE=1
 

@@ -22,7 +22,7 @@ BEGIN {
 	for (i in a) wraps1[a[i]] = 1
 }
 FNR == 1 && NR > 1 { scan_file(prev) }
-FNR == 1 { text = ""; heredoc = ""; inrule = varcont = 0; prev = FILENAME }
+FNR == 1 { text = ""; heredoc = ""; inrule = varcont = rulecont = 0; prev = FILENAME }
 # a here-document's body is data (kept as an empty line: line numbers stay)
 heredoc != "" { t = $0; sub(/^\t+/, "", t); if (t == heredoc) heredoc = ""; text = text "\n"; next }
 {
@@ -30,17 +30,23 @@ heredoc != "" { t = $0; sub(/^\t+/, "", t); if (t == heredoc) heredoc = ""; text
 	if (make) {
 		# Makefile: only recipes are shell, the tab-led lines after a
 		# rule (not the continuation lines of a variable)
-		if (varcont) { varcont = line ~ /\\$/; text = text "\n"; next }
+		if (varcont || rulecont) {
+			# the continuation of a variable or of a rule's prerequisites
+			if (!(line ~ /\\$/)) varcont = rulecont = 0
+			text = text "\n"; next
+		}
 		if (line !~ /^\t/) {
 			inrule = line ~ /^[^#=]*[^:=]:([^=]|$)/
 			varcont = !inrule && line ~ /\\$/
+			rulecont = inrule && line ~ /\\$/
 			text = text "\n"; next
 		}
 		if (!inrule) { text = text "\n"; next }
 		sub(/^\t[@+-]*/, "", line)
 		gsub(/\$\$/, "$", line)
 		gsub(/\$\((MAKE|CC)\)/, "make", line)
-		gsub(/\$[({][A-Za-z_]+[)}]/, "X", line)	# make variables
+		gsub(/\$\(call [^()]*\)/, ":", line)	# a macro: its own lines are checked
+		gsub(/\$[({][A-Za-z_]+[)}]|\$[*@<^]/, "$X", line)	# make variables
 	}
 	if (match(line, /<<-?[ \t]*['"]?[A-Za-z_]+['"]?/)) {
 		heredoc = substr(line, RSTART, RLENGTH)

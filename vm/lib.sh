@@ -55,3 +55,13 @@ unpack_debian() {
 		return $E_ENV
 	}
 }
+
+# The release a bzImage says it is (file(1) reads its header): what the
+# known failures are keyed by, the booted kernel's own word.
+bzimage_release() { file -bL "$1" | sed -n 's/.*version \([^ ]*\) .*/\1/p'; }
+# ... and a tree's, from its Makefile (make kernelversion would print
+# make's chatter when run under make)
+tree_release() {
+	awk -F' = ' '/^VERSION =/ { v = $2 } /^PATCHLEVEL =/ { p = $2 } /^SUBLEVEL =/ { s = $2 }
+		/^EXTRAVERSION =/ { e = $2 } END { print v "." p "." s e }' "$1/Makefile"
+}

@@ -81,6 +81,17 @@ one_line() {
 	one_line "built without CONFIG_CACHEFILES_ONDEMAND=y"
 }
 
+@test "--kernel of another series than --ksrc is refused: its selftests would be built against the wrong tree" {
+	c=${ODS_CACHE:-$HOME/.cache/ondemand-selftests}
+	k=$c/kbuild/$(echo "$c/src/linux-source-6.12" | sha256sum | cut -c1-12)/bzImage
+	[ -f "$k" ] && [ -d "$c/src/linux-source-6.1" ] || skip "needs the 6.12 kernel built and the 6.1 tree unpacked (make check-default-6.12)"
+	mkdir -p "$BATS_TEST_TMPDIR/k"
+	cp "$k" "$(dirname "$k")/.config" "$BATS_TEST_TMPDIR/k/"
+	rt --kernel "$BATS_TEST_TMPDIR/k/bzImage" --ksrc debian:6.1 --list
+	assert_failure 2
+	one_line "is 6.12.117, --ksrc $c/src/linux-source-6.1 is 6.1.192; pass --ksrc with the tree it was built from"
+}
+
 @test "--kernel without a .config beside it is refused" {
 	mkdir -p "$BATS_TEST_TMPDIR/k"
 	: > "$BATS_TEST_TMPDIR/k/bzImage"
