@@ -7,7 +7,8 @@ BATS_LIB ?= /usr/lib/bats
 KERNELS := 6.1 6.12
 
 # The debug flavour (KASAN, kmemleak, lockdep) is slow under TCG (~15 s a
-# test with the kmemleak scans, up to a minute a fail-nth sweep window), so
+# test with the kmemleak scans, up to two minutes a fail-nth sweep window on
+# 6.12; hence --timeout 300), so
 # check-debug-K runs one test from each area and the three shortest
 # fail-nth sweeps; check-debug-full-K runs everything.  A fixed seed keeps
 # CI's soak replayable; run with another to explore.
@@ -50,10 +51,10 @@ check-modules-%:
 	$(call run,$*,modules) --flavour modules
 
 check-debug-%:
-	$(call run,$*,debug) --flavour debug --timeout 120 --seed $(DEBUG_SEED) $(DEBUG_SUBSET)
+	$(call run,$*,debug) --flavour debug --timeout 300 --seed $(DEBUG_SEED) $(DEBUG_SUBSET)
 
 check-debug-full-%:
-	$(call run,$*,debug-full) --flavour debug --timeout 120 --seed $(DEBUG_SEED)
+	$(call run,$*,debug-full) --flavour debug --timeout 300 --seed $(DEBUG_SEED)
 
 # The gcov kernel runs every test (fault injection included, so the soak
 # too, with the same fixed seed); the report and a per-file summary land

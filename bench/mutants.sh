@@ -8,7 +8,7 @@
 #   bench/mutants.sh [--semantics] [--only ID]... [-t GLOB]...
 #
 # A list line may name the flavour its variant is run on (fifth field:
-# default, debug or modules; debug runs get --timeout 120) and the tests to
+# default, debug or modules; debug runs get --timeout 300) and the tests to
 # run (sixth field, space-separated globs); -t on the command line replaces
 # every variant's own globs.  Each flavour of the scratch tree is its own
 # cached build (the first debug one takes minutes).
@@ -73,7 +73,7 @@ for id in $ids; do
 	else
 		flavour=${flavour:-default}
 		args=(--ksrc "$scratch" --out "$out/$id" --flavour "$flavour")
-		[ "$flavour" = debug ] && args+=(--timeout 120)
+		[ "$flavour" = debug ] && args+=(--timeout 300)
 		if [ ${#globs[@]} -gt 0 ]; then
 			args+=("${globs[@]}")
 		else

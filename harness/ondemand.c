@@ -1100,6 +1100,21 @@ int od_fault_set(const char *attr, const char *knob, const char *fmt, ...)
 	return od_write_file(path, val);
 }
 
+long od_fault_get(const char *attr, const char *knob)
+{
+	char path[PATH_MAX], val[64] = "";
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), OD_FAULT_DEBUGFS "/%s/%s", attr, knob);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, val, sizeof(val) - 1);
+	close(fd);
+	return n > 0 ? strtol(val, NULL, 0) : -EIO;
+}
+
 int od_fault_reset(void)
 {
 	static const char *const attrs[] = { "failslab", "fail_page_alloc" };

@@ -238,6 +238,8 @@ const char *od_fault_missing(void);
 /* Write to <debugfs>/<attr>/<knob>: 0 or -errno. */
 int od_fault_set(const char *attr, const char *knob, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* A knob's value as a number (times counts down the failures left), or -errno. */
+long od_fault_get(const char *attr, const char *knob);
 /* Both attributes back to the kernel's defaults: nothing injected any more. */
 int od_fault_reset(void);
 /* The calling thread's make-it-fail (task-filter); retried while it fails. */
