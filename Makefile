@@ -66,7 +66,7 @@ coverage: coverage-6.1
 
 check-host:
 	vm/deps.sh check
-	BATS_LIB=$(BATS_LIB) bats --print-output-on-failure harness/tests
+	BATS_LIB=$(BATS_LIB) bats --timing --print-output-on-failure harness/tests
 
 # A minimal Debian root with nothing but the repository: README's first
 # command must install all it needs (harness/tests/bare-machine.sh).

@@ -53,7 +53,15 @@ log=${ODS_BUILD:-$top/build}/bisect-demo.log
 mkdir -p "$(dirname "$log")"
 say "bisecting base..demo with ${tests[*]} (log: $log)"
 git bisect start demo base > "$log" 2>&1
-timeout 3600 git bisect run "$top/run_tests.sh" --bisect --ksrc "$repo" "${tests[@]}" >> "$log" 2>&1
+# Every revision is built at the default tree's own path (a private mount
+# namespace binds the repository there) into a cache of its own: the
+# compiler cache then serves every file a revision did not change (kbuild
+# names the source by its absolute path), and the default tree and its
+# build are never touched.
+# shellcheck disable=SC2016
+timeout 3600 unshare -m --propagation private sh -c 'mount --bind "$1" "$2" && cd "$2" && shift 2 &&
+	ODS_CACHE=$0 exec git bisect run "$@"' "$ODS_CACHE/bisect-demo/cache" "$repo" "$pristine" \
+	"$top/run_tests.sh" --bisect --ksrc "$pristine" "${tests[@]}" >> "$log" 2>&1
 found=$(grep -m1 ' is the first bad commit' "$log" | cut -d' ' -f1)
 git bisect reset >/dev/null 2>&1
 skipped=$(grep -c 'kernel build failed' "$log")

@@ -365,6 +365,7 @@ TEST_F(sequence, emsgsize_keeps_open)
 	long deadline;
 	int fds;
 
+	ods_need_domain_id(_metadata);
 	od_stop(d);
 	ASSERT_EQ(0, od_mount_start(&self->mt, variant->fixture, "b7", self->mnt2));
 	ASSERT_TRUE(od_poll_in(d, OD_WAIT_MS)) TH_LOG("the mount sent no OPEN");
