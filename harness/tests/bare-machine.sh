@@ -77,7 +77,10 @@ cache_dir=$(ccache --get-config cache_dir 2>/dev/null || echo "$HOME/.cache/ccac
 mkdir -p "$cache_dir"
 bind "$cache_dir" /root/.cache/ccache
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
-inroot() { chroot "$root" env -i HOME=/root TERM=dumb CI=true \
+# ODS_CACHE: the host's path (inside the root, the root's own directory):
+# kbuild names the source by its absolute path, so only the same path lets
+# the shared ccache serve the root's build
+inroot() { chroot "$root" env -i HOME=/root TERM=dumb CI=true ODS_CACHE="$ODS_CACHE" \
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin bash -c "cd /repo && $*"; }
 
 step "./run_tests.sh ${tests[*]}"
