@@ -89,7 +89,9 @@ one_line() {
 	cp "$k" "$(dirname "$k")/.config" "$BATS_TEST_TMPDIR/k/"
 	rt --kernel "$BATS_TEST_TMPDIR/k/bzImage" --ksrc debian:6.1 --list
 	assert_failure 2
-	one_line "is 6.12.117, --ksrc $c/src/linux-source-6.1 is 6.1.192; pass --ksrc with the tree it was built from"
+	# the releases are whatever Debian ships now (6.12.117, then 6.12.118)
+	assert_equal "${#lines[@]}" 1
+	assert_output --regexp "is 6\.12\.[0-9]+, --ksrc $c/src/linux-source-6\.1 is 6\.1\.[0-9]+; pass --ksrc with the tree it was built from"
 }
 
 @test "--kernel without a .config beside it is refused" {
