@@ -32,6 +32,9 @@ boots it in QEMU and runs the cachefiles on-demand selftests, printing KTAP.
   --out DIR          results directory (default build/results/<time>)
   --timeout SECONDS  per-test timeout (default 30)
   --junit FILE       also write JUnit XML
+  --report DIR       render a finished results directory again (KTAP,
+                     summary.md, --junit) from its records, and exit with
+                     its code; nothing is built or booted
   -j N               split the tests over N VMs of 2 vCPUs each (default:
                      the number of CPUs, at most 4)
   --keep             keep the VMs' cache disks and initrds in the results
@@ -55,11 +58,11 @@ unpacked default source, kernel builds and the KVM verdict.
 USAGE
 }
 
-flavour=default seed="" ksrc="" kernel="" list=0 coverage=0 accel=auto out="" timeout=30 junit="" shell=0 bisect=0 jobs=auto keep=0 gdb=0
+flavour=default seed="" ksrc="" kernel="" list=0 report="" coverage=0 accel=auto out="" timeout=30 junit="" shell=0 bisect=0 jobs=auto keep=0 gdb=0
 globs=()
 while [ $# -gt 0 ]; do
 	case $1 in
-	--ksrc|--kernel|-t|--accel|--out|--timeout|--junit|--seed|--flavour|-j)
+	--ksrc|--kernel|-t|--accel|--out|--timeout|--junit|--seed|--flavour|-j|--report)
 		[ $# -ge 2 ] || die $E_USAGE "$1 needs an argument; see --help"
 		;;&
 	--ksrc) ksrc=$2; shift 2 ;;
@@ -69,6 +72,7 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--junit) junit=$2; shift 2 ;;
+	--report) report=$2; shift 2 ;;
 	--seed) seed=$2; shift 2 ;;
 	--flavour) flavour=$2; shift 2 ;;
 	--list) list=1; shift ;;
@@ -110,6 +114,21 @@ case $accel in auto|kvm|tcg) ;; *) fail $E_USAGE "--accel takes auto, kvm or tcg
 for g in "${globs[@]}"; do
 	[[ $g =~ ^[][A-Za-z0-9_.*?!-]+$ ]] || fail $E_USAGE "-t '$g' is not a test-name glob (letters, digits, _ . - and * ? [ ] only)"
 done
+# where the results go is checked before anything is built
+if [ -n "$out" ]; then
+	mkdir -p "$out" 2>/dev/null && [ -w "$out" ] ||
+		fail $E_USAGE "--out $out: cannot create or write it"
+fi
+if [ -n "$junit" ]; then
+	{ [ -d "$(dirname "$junit")" ] && [ -w "$(dirname "$junit")" ] && { [ ! -e "$junit" ] || [ -w "$junit" ]; }; } ||
+		fail $E_USAGE "--junit $junit: cannot write there; give a file in a writable directory that exists"
+	junit=$(cd "$(dirname "$junit")" && pwd)/$(basename "$junit")
+fi
+if [ -n "$report" ]; then
+	[ -f "$report/records.tsv" ] || fail $E_USAGE "--report $report: not a results directory (no records.tsv)"
+	"$top/harness/report" --again "$report" ${junit:+--junit "$junit"}
+	exit $?
+fi
 [ -n "$ksrc" ] || ksrc=$ODS_DEFAULT_KSRC
 debian=""
 case $ksrc in
@@ -302,13 +321,16 @@ ntests=$(wc -l < "$build/tests")
 # the plan: "binary name index vm", tests dealt round-robin over the VMs
 awk -v j="$jobs" '{ print $1, $2, NR, (NR - 1) % j + 1 }' "$build/tests" > "$out/plan"
 
-# One VM's world: its share of the plan, settings, initrd and cache disk.
+# One VM's world: its share of the plan (the tests it has not run yet),
+# settings, initrd and a fresh cache disk.
 prepare_vm() {	# prepare_vm K
 	local vm=$out/vm$1
 	mkdir -p "$vm/run/etc/ods"
+	touch "$vm/ktap.raw"
 	printf 'ODS_MODE=%s\nODS_TIMEOUT_S=%s\nODS_SEED=%s\nODS_HZ=%s\nODS_COVERAGE=%s\nODS_VM=%s\n' "$([ $shell = 1 ] && echo shell || echo run)" \
 		"$timeout" "$seed" "$hz" "$coverage" "$1" > "$vm/run/etc/ods/config"
-	awk -v k="$1" '$4 == k { print $1, $2, $3 }' "$out/plan" > "$vm/run/etc/ods/tests"
+	awk -v k="$1" -v raw="$vm/ktap.raw" 'FILENAME == raw { if (/^(not )?ok [0-9]+ /) done[$1 == "not" ? $3 : $2] = 1; next }
+		$4 == k && !($3 in done) { print $1, $2, $3 }' "$vm/ktap.raw" "$out/plan" > "$vm/run/etc/ods/tests"
 	"$top/vm/mkinitramfs.sh" "$vm/run" "$vm/run.cpio.gz" || return $E_ENV
 	cat "$build/base.cpio.gz" "$vm/run.cpio.gz" > "$vm/initrd"
 	rm -f "$vm/cache.img"
@@ -329,9 +351,22 @@ quiet=$((timeout + 45))
 [ "$flavour" = debug ] && quiet=$((timeout * 3 + 60)) limit=$((limit + 600))
 verdict=$ODS_CACHE/kvm-verdict.$(cat /proc/sys/kernel/random/boot_id)
 boot_one() {	# boot_one K ACCEL ALIVE-SECONDS
-	local vm=$out/vm$1
-	"$top/vm/boot.sh" --accel "$2" --alive "$3" --limit "$limit" --quiet "$quiet" \
-		"$bzimage" "$vm/initrd" "$vm/cache.img" "$vm"
+	local vm=$out/vm$1 again="" rc
+	while :; do
+		"$top/vm/boot.sh" --accel "$2" --alive "$3" --limit "$limit" --quiet "$quiet" $again \
+			"$bzimage" "$vm/initrd" "$vm/cache.img" "$vm"
+		rc=$?
+		# a fresh VM that does not come up is a dead VM, not a kernel that
+		# cannot boot (that one booted)
+		[ $rc = 3 ] && [ -n "$again" ] && return 4
+		# the guest stopped after a test that left the kernel unfit to
+		# check the next one (harness/init): a fresh VM for the rest
+		[ $rc = 0 ] && [ "$(grep -E '^(ods-restart |# ods: done)' "$vm/ktap.raw" | tail -n1 | cut -d' ' -f1)" = ods-restart ] ||
+			return $rc
+		prepare_vm "$1" || return $?
+		say "vm$1: $(grep '^ods-restart ' "$vm/ktap.raw" | tail -n1 | cut -d' ' -f3-) after test $(grep '^ods-restart ' "$vm/ktap.raw" | tail -n1 | cut -d' ' -f2); a fresh VM for the $(wc -l < "$vm/run/etc/ods/tests") tests left"
+		again=--again
+	done
 }
 boot() {	# boot ACCEL ALIVE-SECONDS: every VM at once, progress on stderr
 	local all

@@ -83,7 +83,7 @@ for id in $ids; do
 		say "$id ($flavour${tests:+: $tests}): $(IFS=';'; echo "${whats[*]}")"
 		"$top/run_tests.sh" "${args[@]}" > "$out/$id.ktap" 2> "$out/$id.log"
 		rc=$?
-		tests=$(grep '^not ok' "$out/$id.ktap" | grep -v '# XFAIL' | awk '{ print $4 }' | paste -sd' ')
+		tests=$(awk -F'\t' '$3 == "fail" { print $2 }' "$out/$id/records.tsv" 2>/dev/null | paste -sd' ')
 		case $rc in
 		0) result=passed; tests=- ;;
 		1) result=killed ;;

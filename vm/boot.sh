@@ -9,14 +9,16 @@
 #     --interactive       console on this terminal (for --shell)
 #     --gdb               QEMU gdb stub on tcp::1234, guest stopped at start
 #     --smp N             guest CPUs (default 2)
+#     --again             a further boot of the same VM: append to its files
 #
 # OUTDIR gets console.log (kernel console), ktap.raw and files.raw (the two
 # result ports).  Exit: 0 the guest ended by itself; 3 no sign of life
 # (the accelerator or the kernel does not work); 4 killed by a watchdog.
+# Only what this boot wrote counts for "ods: alive".
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-accel=tcg limit=600 alive=60 quiet=0 interactive=0 gdb=0 smp=2
+accel=tcg limit=600 alive=60 quiet=0 interactive=0 gdb=0 smp=2 again=0
 while [ $# -gt 4 ]; do
 	case $1 in
 	--accel) accel=$2; shift 2 ;;
@@ -26,12 +28,17 @@ while [ $# -gt 4 ]; do
 	--interactive) interactive=1; shift ;;
 	--gdb) gdb=1; shift ;;
 	--smp) smp=$2; shift 2 ;;
+	--again) again=1; shift ;;
 	*) die $E_USAGE "vm/boot.sh: unknown option $1" ;;
 	esac
 done
 kernel=$1 initrd=$2 disk=$3 out=$4
 mkdir -p "$out"
-: > "$out/ktap.raw"; : > "$out/files.raw"; : > "$out/console.log"
+rm -f "$out/watchdog"
+[ $again = 1 ] || { : > "$out/ktap.raw"; : > "$out/files.raw"; : > "$out/console.log"; }
+# this boot's part of the results port starts here
+from=$(($(stat -c %s "$out/ktap.raw") + 1))
+alive() { tail -c +"$from" "$out/ktap.raw" | grep -q '^ods: alive'; }
 
 cpu=()
 [ "$accel" = kvm ] && cpu=(${ODS_KVM_CPU:+-cpu "$ODS_KVM_CPU"})
@@ -44,12 +51,12 @@ cmd=(qemu-system-x86_64 -nodefaults -no-reboot -display none -accel "$accel" "${
 	-append "console=ttyS0 nokaslr panic=-1 rdinit=/init loglevel=6 hung_task_panic=0 slub_debug=A,radix_tree_node ${ODS_APPEND:-}"
 	-drive "file=$disk,if=virtio,format=raw,cache=unsafe"
 	-device virtio-serial-pci
-	-chardev "file,id=ktap,path=$out/ktap.raw" -device virtserialport,chardev=ktap,name=ods.ktap
-	-chardev "file,id=files,path=$out/files.raw" -device virtserialport,chardev=files,name=ods.files)
+	-chardev "file,id=ktap,path=$out/ktap.raw,append=on" -device virtserialport,chardev=ktap,name=ods.ktap
+	-chardev "file,id=files,path=$out/files.raw,append=on" -device virtserialport,chardev=files,name=ods.files)
 if [ $interactive = 1 ]; then
 	cmd+=(-serial mon:stdio)
 else
-	cmd+=(-serial "file:$out/console.log" -monitor none)
+	cmd+=(-chardev "file,id=con,path=$out/console.log,append=on" -serial chardev:con -monitor none)
 fi
 [ $gdb = 1 ] && cmd+=(-s -S)
 echo "${cmd[*]}" > "$out/qemu.cmd"
@@ -69,7 +76,7 @@ while kill -0 $qpid 2>/dev/null; do
 	if [ "$cur" != "$size" ]; then
 		size=$cur last=$now
 	fi
-	if [ $seen_alive = 0 ] && grep -q '^ods: alive' "$out/ktap.raw" 2>/dev/null; then
+	if [ $seen_alive = 0 ] && alive; then
 		seen_alive=1
 	fi
 	if [ $seen_alive = 0 ] && [ $((now - start)) -ge "$alive" ]; then
@@ -93,6 +100,6 @@ if [ -n "$why" ]; then
 fi
 wait $qpid
 rc=$?
-grep -q '^ods: alive' "$out/ktap.raw" || exit 3
+alive || exit 3
 [ $rc = 0 ] || echo "qemu exited with $rc: $(tail -n1 "$out/qemu.log")" > "$out/watchdog"
 exit 0

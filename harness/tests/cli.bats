@@ -15,10 +15,40 @@ one_line() {
 @test "--help documents every option and the exit codes" {
 	rt --help
 	assert_success
-	for opt in --ksrc --kernel --list -t --accel --out --timeout --junit --shell --bisect --seed --coverage; do
+	for opt in --ksrc --kernel --list -t --accel --out --timeout --junit --report --shell --bisect --seed --coverage; do
 		assert_output --partial "  $opt"
 	done
 	assert_output --partial "Exit codes: 0"
+}
+
+@test "a --junit or --out path that cannot be written fails first, in under a second" {
+	SECONDS=0
+	rt --junit /nonexistent/dir/x.xml
+	assert_failure 2
+	one_line "--junit /nonexistent/dir/x.xml: cannot write there"
+	touch "$BATS_TEST_TMPDIR/file"
+	rt --out "$BATS_TEST_TMPDIR/file/sub"
+	assert_failure 2
+	one_line "cannot create or write it"
+	rt --bisect --junit /nonexistent/dir/x.xml
+	assert_failure 128
+	[ "$SECONDS" -le 1 ]
+}
+
+@test "--report renders a results directory again; anything else is refused" {
+	rt --report "$BATS_TEST_TMPDIR"
+	assert_failure 2
+	one_line "not a results directory"
+	R=$BATS_TEST_TMPDIR/run
+	make_run "$R" "1..3
+ok 1 a.x.one
+ok 2 a.x.two
+ok 3 b.y.three # SKIP why"
+	"$TOP/harness/report" --out "$R" --tests "$R/plan" --kver 6.1.192 > /dev/null 2>&1
+	rt --report "$R" --junit "$BATS_TEST_TMPDIR/j.xml"
+	assert_success
+	assert_line "ok 3 b.y.three # SKIP why"
+	[ -s "$BATS_TEST_TMPDIR/j.xml" ]
 }
 
 @test "an unknown option is a usage error" {
