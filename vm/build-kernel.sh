@@ -97,8 +97,10 @@ fi
 want=$(cat "${frags[@]}" | sha256sum | cut -c1-16)
 # The tree's Kconfig files too (git bisect, a patched tree): which options
 # exist, and what they depend on, is the tree's, and make's own syncconfig
-# would quietly drop what the check below must see.  0.2 s.
-kconfigs=$(cd "$tree" && find . -name 'Kconfig*' -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)
+# would quietly drop what the check below must see.  0.2 s.  Not .git:
+# git (a bisect step's checkout, its auto gc) changes it under find, and
+# a vanished directory would fail the step.
+kconfigs=$(cd "$tree" && find . -path ./.git -prune -o -name 'Kconfig*' -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)
 if [ ! -f "$obj/.config" ] || [ "$(cat "$obj/.ods-frags" 2>/dev/null)" != "$want" ] ||
    [ "$(cat "$obj/.ods-kconfig" 2>/dev/null)" != "$kconfigs" ]; then
 	rm -f "$obj/.ods-config.prev"
