@@ -361,10 +361,12 @@ boot_one() {	# boot_one K ACCEL ALIVE-SECONDS
 		[ $rc = 3 ] && [ -n "$again" ] && return 4
 		# the guest stopped after a test that left the kernel unfit to
 		# check the next one (harness/init): a fresh VM for the rest
-		[ $rc = 0 ] && [ "$(grep -E '^(ods-restart |# ods: done)' "$vm/ktap.raw" | tail -n1 | cut -d' ' -f1)" = ods-restart ] ||
-			return $rc
+		local end n why
+		end=$(grep -E '^(ods-restart |# ods: done)' "$vm/ktap.raw" | tail -n1)
+		[ $rc = 0 ] && [[ $end == "ods-restart "* ]] || return $rc
 		prepare_vm "$1" || return $?
-		say "vm$1: $(grep '^ods-restart ' "$vm/ktap.raw" | tail -n1 | cut -d' ' -f3-) after test $(grep '^ods-restart ' "$vm/ktap.raw" | tail -n1 | cut -d' ' -f2); a fresh VM for the $(wc -l < "$vm/run/etc/ods/tests") tests left"
+		read -r _ n why <<< "$end"
+		say "vm$1: $why after test $n; a fresh VM for the $(wc -l < "$vm/run/etc/ods/tests") tests left"
 		again=--again
 	done
 }
