@@ -20,6 +20,8 @@ top=$(dirname "$here")
 wanted() {	# wanted GROUP...
 	local g all=" $* "
 	awk -v all="$all" '!/^#/ && NF == 3 && (index(all, " " $3 " ") || index(all, " all ")) { print $1, $2 }' "$here/deps.list"
+	# the architecture's QEMU (vm/arch/*.sh), which every group needs
+	echo "$ODS_QEMU $ODS_QEMU_PKG"
 	for g in "$@"; do
 		[[ $g == debian:* ]] && echo "/usr/src/linux-source-${g#debian:}.tar.xz linux-source-${g#debian:}"
 	done

@@ -7,6 +7,7 @@
 
 ODS_KARCH=x86				# the kernel's ARCH=
 ODS_KIMAGE=arch/x86/boot/bzImage	# the boot image, relative to the build
-ODS_QEMU=qemu-system-x86_64		# the QEMU binary
+ODS_QEMU=qemu-system-x86_64		# the QEMU binary ...
+ODS_QEMU_PKG=qemu-system-x86		# ... and its Debian package (vm/deps.sh)
 ODS_QEMU_MACHINE=""			# -machine (empty: QEMU's default, pc)
 ODS_CONSOLE=ttyS0			# the kernel console QEMU's -serial shows
