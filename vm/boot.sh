@@ -52,8 +52,10 @@ parse() {
 	kernel=$1 initrd=$2 disk=$3 out=$4
 }
 
-# alive: has this boot said it is alive?
-alive() { tail -c +"$from" "$out/ktap.raw" | grep -q "^$ODS_MARK_ALIVE"; }
+# alive: has this boot said it is alive?  grep reads all of it: with -q
+# it would stop at the marker, and tail, still writing a port larger than
+# a pipe's buffer, would die of SIGPIPE and fail the pipeline (pipefail)
+alive() { tail -c +"$from" "$out/ktap.raw" | grep "^$ODS_MARK_ALIVE" > /dev/null; }
 
 # watch PID: until QEMU ends or a watchdog fires; $why says which fired
 watch() {
