@@ -5,7 +5,6 @@
 # sourced: the users are elsewhere
 # shellcheck disable=SC2034
 
-ODS_KARCH=x86				# the kernel's ARCH=
 ODS_KIMAGE=arch/x86/boot/bzImage	# the boot image, relative to the build
 ODS_QEMU=qemu-system-x86_64		# the QEMU binary ...
 ODS_QEMU_PKG=qemu-system-x86		# ... and its Debian package (vm/deps.sh)
