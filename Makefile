@@ -2,9 +2,11 @@
 # README.md for its options.
 BATS_LIB ?= /usr/lib/bats
 
-# The kernels the project is proven on, as --ksrc names them; a target
-# with a -6.1 or -6.12 suffix runs on that one (check-debug-6.12).
-KERNELS := 6.1 6.12
+# The kernels the project is proven on (vm/defaults.sh's ODS_KSRCS, there
+# as --ksrc debian:X names them); a target with a -6.1 or -6.12 suffix
+# runs on that one (check-debug-6.12).
+KERNELS := $(shell . vm/defaults.sh && echo "$$ODS_KSRCS" | sed 's/debian://g')
+DEFAULT_KERNEL := $(shell . vm/defaults.sh && echo "$$ODS_DEFAULT_KSRC" | sed 's/debian://')
 
 # The debug flavour (KASAN, kmemleak, lockdep) is slow under TCG (~15 s a
 # test with the kmemleak scans, up to two minutes a fail-nth sweep window on
@@ -21,7 +23,7 @@ DEBUG_SUBSET := -t 'data.plain.read_all' -t 'anonclose.plain.*' -t 'anonearly.co
 # each run leaves build/results-K-FLAVOUR and build/junit-K-FLAVOUR.xml
 run = ./run_tests.sh --ksrc debian:$(1) --out build/results-$(1)-$(2) --junit build/junit-$(1)-$(2).xml
 
-.PHONY: test check check-all check-deps check-host check-bare totals list shell mutants bisect-demo bench clean
+.PHONY: test check check-all check-deps check-host check-bare totals list shell mutants bisect-demo bench clean lint-sh
 
 test:
 	./run_tests.sh
@@ -32,7 +34,7 @@ test:
 # compatibility check then sees both kernels' kselftest_harness.h), the
 # bare-machine check, the git bisect run demo, and the debug subset.
 check: check-deps $(addprefix check-default-,$(KERNELS)) check-host check-bare bisect-demo \
-		check-debug-6.12
+		check-debug-$(lastword $(KERNELS))
 	@$(MAKE) -s totals
 
 # Every flavour on every kernel, the debug flavour in full (README gives
@@ -62,11 +64,15 @@ check-debug-full-%:
 coverage-%:
 	$(call run,$*,coverage) --coverage --seed $(DEBUG_SEED)
 
-coverage: coverage-6.1
+coverage: coverage-$(DEFAULT_KERNEL)
 
 check-host:
 	vm/deps.sh check
 	BATS_LIB=$(BATS_LIB) bats --timing --print-output-on-failure harness/tests
+
+# shellcheck -x on every shell script, found by its shebang (vm/lint-sh.sh)
+lint-sh:
+	vm/lint-sh.sh
 
 # A minimal Debian root with nothing but the repository: README's first
 # command must install all it needs (harness/tests/bare-machine.sh).

@@ -1,111 +1,136 @@
 #!/bin/bash
 # Boot one test VM and watch it.
 #
-#   vm/boot.sh [options] BZIMAGE INITRD DISK OUTDIR
+#   vm/boot.sh [options] KERNEL INITRD DISK OUTDIR
 #     --accel kvm|tcg     accelerator (default tcg)
-#     --limit SECS        hard limit for the whole VM (default 600)
-#     --alive SECS        until the guest says "ods: alive", its console may not
-#                         stay silent this long (default 60)
+#     --limit SECS        hard limit for the whole VM (default ODS_BOOT_LIMIT)
+#     --alive SECS        until the guest says it is alive (harness/protocol.sh),
+#                         its console may not stay silent this long (default
+#                         ODS_BOOT_ALIVE)
 #     --quiet SECS        kill the VM if the results port stays silent this long
 #     --interactive       console on this terminal (for --shell)
 #     --gdb               QEMU gdb stub on tcp::1234, guest stopped at start
-#     --smp N             guest CPUs (default 2)
+#     --smp N             guest CPUs (default ODS_VM_CPUS)
 #     --again             a further boot of the same VM: append to its files
 #
 # OUTDIR gets console.log (kernel console), ktap.raw and files.raw (the two
-# result ports).  Exit: 0 the guest ended by itself; 3 no sign of life
-# (the accelerator or the kernel does not work); 4 killed by a watchdog.
-# Only what this boot wrote counts for "ods: alive".
+# result ports, docs/protocol.md).  Exit: 0 the guest ended by itself;
+# E_NO_LIFE no sign of life (the accelerator or the kernel does not work);
+# E_WATCHDOG killed by a watchdog (vm/defaults.sh).  Only what this boot
+# wrote counts for the alive marker.
 set -uo pipefail
-. "$(dirname "$0")/lib.sh"
+here=$(dirname "$0")
+# shellcheck source=vm/lib.sh
+. "$here/lib.sh"
+# shellcheck source=vm/qemu.sh
+. "$here/qemu.sh"
+# shellcheck source=harness/protocol.sh
+. "$here/../harness/protocol.sh"
 
-accel=tcg limit=600 alive=60 quiet=0 interactive=0 gdb=0 smp=2 again=0
-while [ $# -gt 4 ]; do
-	case $1 in
-	--accel) accel=$2; shift 2 ;;
-	--limit) limit=$2; shift 2 ;;
-	--alive) alive=$2; shift 2 ;;
-	--quiet) quiet=$2; shift 2 ;;
-	--interactive) interactive=1; shift ;;
-	--gdb) gdb=1; shift ;;
-	--smp) smp=$2; shift 2 ;;
-	--again) again=1; shift ;;
-	*) die $E_USAGE "vm/boot.sh: unknown option $1" ;;
-	esac
-done
-kernel=$1 initrd=$2 disk=$3 out=$4
-mkdir -p "$out"
-rm -f "$out/watchdog"
-[ $again = 1 ] || { : > "$out/ktap.raw"; : > "$out/files.raw"; : > "$out/console.log"; }
-# this boot's part of the results port starts here
-from=$(($(stat -c %s "$out/ktap.raw") + 1))
-alive() { tail -c +"$from" "$out/ktap.raw" | grep -q '^ods: alive'; }
-
-cpu=()
-[ "$accel" = kvm ] && cpu=(${ODS_KVM_CPU:+-cpu "$ODS_KVM_CPU"})
-# slub_debug=A,radix_tree_node marks the xarray nodes' cache for failslab's
+# the guest's kernel command line, besides qemu_cmd's.  slub_debug=A,
+# radix_tree_node marks the xarray nodes' cache for failslab's
 # cache-filter (noid.open_enomem fails just the object id's allocations
 # with it); without cache-filter, which only that test sets, it changes
-# nothing.
-cmd=(qemu-system-x86_64 -nodefaults -no-reboot -display none -accel "$accel" "${cpu[@]}"
-	-m 1024 -smp "$smp" -kernel "$kernel" -initrd "$initrd"
-	-append "console=ttyS0 nokaslr panic=-1 rdinit=/init loglevel=6 hung_task_panic=0 slub_debug=A,radix_tree_node ${ODS_APPEND:-}"
-	-drive "file=$disk,if=virtio,format=raw,cache=unsafe"
-	-device virtio-serial-pci
-	-chardev "file,id=ktap,path=$out/ktap.raw,append=on" -device virtserialport,chardev=ktap,name=ods.ktap
-	-chardev "file,id=files,path=$out/files.raw,append=on" -device virtserialport,chardev=files,name=ods.files)
-if [ $interactive = 1 ]; then
-	cmd+=(-serial mon:stdio)
-else
-	cmd+=(-chardev "file,id=con,path=$out/console.log,append=on" -serial chardev:con -monitor none)
-fi
-[ $gdb = 1 ] && cmd+=(-s -S)
-echo "${cmd[*]}" > "$out/qemu.cmd"
+# nothing.  ODS_APPEND: the user's additions.
+append="nokaslr loglevel=6 hung_task_panic=0 slub_debug=A,radix_tree_node ${ODS_APPEND:-}"
 
-if [ $interactive = 1 ]; then
-	"${cmd[@]}"
-	exit 0
-fi
+parse() {
+	accel=tcg limit=$ODS_BOOT_LIMIT alive=$ODS_BOOT_ALIVE quiet=0 interactive=0 gdb=0 smp=$ODS_VM_CPUS again=0
+	while [ $# -gt 4 ]; do
+		case $1 in
+		--accel) accel=$2; shift 2 ;;
+		--limit) limit=$2; shift 2 ;;
+		--alive) alive=$2; shift 2 ;;
+		--quiet) quiet=$2; shift 2 ;;
+		--interactive) interactive=1; shift ;;
+		--gdb) gdb=1; shift ;;
+		--smp) smp=$2; shift 2 ;;
+		--again) again=1; shift ;;
+		*) die "$E_USAGE" "vm/boot.sh: unknown option $1" ;;
+		esac
+	done
+	[ $# = 4 ] || die "$E_USAGE" "usage: vm/boot.sh [options] KERNEL INITRD DISK OUTDIR"
+	kernel=$1 initrd=$2 disk=$3 out=$4
+}
 
-"${cmd[@]}" < /dev/null > "$out/qemu.log" 2>&1 &
-qpid=$!
+# alive: has this boot said it is alive?  grep reads all of it: with -q
+# it would stop at the marker, and tail, still writing a port larger than
+# a pipe's buffer, would die of SIGPIPE and fail the pipeline (pipefail)
+alive() { tail -c +"$from" "$out/ktap.raw" | grep "^$ODS_MARK_ALIVE" > /dev/null; }
+
+# watch PID: until QEMU ends or a watchdog fires; $why says which fired.
 # "alive" bounds silence, not boot time: a debug kernel under TCG on a busy
 # host may print for minutes before the guest runner starts, while a hung
-# guest (a broken KVM) stops printing at once
-start=$SECONDS last=$SECONDS size=0 seen_alive=0 why="" con=0 lastcon=$SECONDS
-while kill -0 $qpid 2>/dev/null; do
-	sleep 0.2
-	now=$SECONDS
-	cur=$(stat -c %s "$out/ktap.raw" 2>/dev/null || echo 0)
-	if [ "$cur" != "$size" ]; then
-		size=$cur last=$now
+# guest (a broken KVM) stops printing at once.
+watch() {
+	local qpid=$1 start=$SECONDS last=$SECONDS size=0 seen_alive=0 now cur
+	local con=0 lastcon=$SECONDS c
+	why=""
+	while kill -0 "$qpid" 2>/dev/null; do
+		sleep 0.2
+		now=$SECONDS
+		cur=$(stat -c %s "$out/ktap.raw" 2>/dev/null || echo 0)
+		if [ "$cur" != "$size" ]; then
+			size=$cur last=$now
+		fi
+		if [ $seen_alive = 0 ] && alive; then
+			seen_alive=1
+		fi
+		c=$(stat -c %s "$out/console.log" 2>/dev/null || echo 0)
+		[ "$c" != "$con" ] && con=$c lastcon=$now
+		if [ $seen_alive = 0 ] && [ $((now - lastcon)) -ge "$alive" ]; then
+			why=dead; return
+		fi
+		if [ "$quiet" -gt 0 ] && [ $((now - last)) -ge "$quiet" ]; then
+			why=quiet; return
+		fi
+		if [ $((now - start)) -ge "$limit" ]; then
+			why=limit; return
+		fi
+	done
+}
+
+main() {
+	parse "$@"
+	mkdir -p "$out"
+	rm -f "$out/watchdog"
+	[ "$again" = 1 ] || { : > "$out/ktap.raw"; : > "$out/files.raw"; : > "$out/console.log"; }
+	# this boot's part of the results port starts here
+	from=$(($(stat -c %s "$out/ktap.raw") + 1))
+	qemu_cmd "$accel" "$smp" "$kernel" "$initrd" "$append" \
+		-drive "file=$disk,if=virtio,format=raw,cache=unsafe" \
+		-device virtio-serial-pci \
+		-chardev "file,id=ktap,path=$out/ktap.raw,append=on" -device "virtserialport,chardev=ktap,name=$ODS_PORT_KTAP" \
+		-chardev "file,id=files,path=$out/files.raw,append=on" -device "virtserialport,chardev=files,name=$ODS_PORT_FILES"
+	if [ "$interactive" = 1 ]; then
+		QEMU_CMD+=(-serial mon:stdio)
+	else
+		QEMU_CMD+=(-chardev "file,id=con,path=$out/console.log,append=on" -serial chardev:con -monitor none)
 	fi
-	if [ $seen_alive = 0 ] && alive; then
-		seen_alive=1
+	[ "$gdb" = 1 ] && QEMU_CMD+=(-s -S)
+	echo "${QEMU_CMD[*]}" > "$out/qemu.cmd"
+
+	if [ "$interactive" = 1 ]; then
+		"${QEMU_CMD[@]}"
+		exit 0
 	fi
-	c=$(stat -c %s "$out/console.log" 2>/dev/null || echo 0)
-	[ "$c" != "$con" ] && con=$c lastcon=$now
-	if [ $seen_alive = 0 ] && [ $((now - lastcon)) -ge "$alive" ]; then
-		why=dead; break
+	"${QEMU_CMD[@]}" < /dev/null > "$out/qemu.log" 2>&1 &
+	local qpid=$! rc
+	watch "$qpid"
+	if [ -n "$why" ]; then
+		kill -KILL "$qpid" 2>/dev/null
+		wait "$qpid" 2>/dev/null
+		case $why in
+		dead) echo "no sign of life from the guest for ${alive}s" > "$out/watchdog"; exit "$E_NO_LIFE" ;;
+		quiet) echo "the guest said nothing for ${quiet}s" > "$out/watchdog"; exit "$E_WATCHDOG" ;;
+		limit) echo "the VM ran past its ${limit}s limit" > "$out/watchdog"; exit "$E_WATCHDOG" ;;
+		esac
 	fi
-	if [ "$quiet" -gt 0 ] && [ $((now - last)) -ge "$quiet" ]; then
-		why=quiet; break
-	fi
-	if [ $((now - start)) -ge "$limit" ]; then
-		why=limit; break
-	fi
-done
-if [ -n "$why" ]; then
-	kill -KILL $qpid 2>/dev/null
-	wait $qpid 2>/dev/null
-	case $why in
-	dead) echo "no sign of life from the guest for ${alive}s" > "$out/watchdog"; exit 3 ;;
-	quiet) echo "the guest said nothing for ${quiet}s" > "$out/watchdog"; exit 4 ;;
-	limit) echo "the VM ran past its ${limit}s limit" > "$out/watchdog"; exit 4 ;;
-	esac
-fi
-wait $qpid
-rc=$?
-alive || exit 3
-[ $rc = 0 ] || echo "qemu exited with $rc: $(tail -n1 "$out/qemu.log")" > "$out/watchdog"
-exit 0
+	wait "$qpid"
+	rc=$?
+	alive || exit "$E_NO_LIFE"
+	[ $rc = 0 ] || echo "qemu exited with $rc: $(tail -n1 "$out/qemu.log")" > "$out/watchdog"
+	exit 0
+}
+
+main "$@"

@@ -14,12 +14,13 @@
 # which only those Makefiles are copies, so the tree itself is untouched.
 # Prints nothing on stdout; build logs go to OBJDIR/build.log.
 set -euo pipefail
+# shellcheck source=vm/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 headers_only=0 gcov="" self=$(realpath "$0")
 [ "${1:-}" = --headers-only ] && { headers_only=1; shift; }
 [ "${1:-}" = --gcov ] && { gcov=$2; shift 2; }
-[ $# -ge 3 ] || die $E_USAGE "usage: vm/build-kernel.sh [--headers-only] [--gcov DIRS] KSRC OBJDIR FRAGMENT..."
+[ $# -ge 3 ] || die "$E_USAGE" "usage: vm/build-kernel.sh [--headers-only] [--gcov DIRS] KSRC OBJDIR FRAGMENT..."
 ksrc=$1 obj=$2; shift 2
 frags=()
 for f in "$@"; do frags+=("$(realpath "$f")"); done
@@ -63,12 +64,12 @@ mkdir -p "$ODS_CACHE"
 exec 9> "$ODS_CACHE/build.lock"
 if ! flock -n 9; then
 	say "waiting for another kernel build to finish (lock: $ODS_CACHE/build.lock)"
-	flock -w 3600 9 || die $E_ENV "another kernel build held $ODS_CACHE/build.lock for an hour"
+	flock -w "$ODS_BUILD_LOCK_WAIT" 9 || die "$E_ENV" "another kernel build held $ODS_CACHE/build.lock for an hour"
 fi
 
 if [ -n "$gcov" ]; then
 	for d in $gcov; do
-		[ -f "$ksrc/$d/Makefile" ] || die $E_UNTESTABLE "--gcov: $ksrc has no $d/Makefile"
+		[ -f "$ksrc/$d/Makefile" ] || die "$E_UNTESTABLE" "--gcov: $ksrc has no $d/Makefile"
 	done
 	rm -rf "$obj.src"
 	farm "$ksrc" "$obj.src" ""
@@ -81,13 +82,13 @@ log=$obj/build.log
 : > "$log"
 # LC_ALL=C: ccache keys a compile by the locale too, so every build of a
 # tree (a user's shell, CI, the bare-machine root) shares the same entries
-makek() { LC_ALL=C timeout "${ODS_BUILD_TIMEOUT:-3600}" make -C "$ksrc" O="$obj" ${CCACHE:+CC="ccache gcc"} "$@" >>"$log" 2>&1; }
+makek() { LC_ALL=C timeout "${ODS_BUILD_TIMEOUT:-$ODS_BUILD_TIMEOUT_DEFAULT}" make -C "$ksrc" O="$obj" ${CCACHE:+CC="ccache gcc"} "$@" >>"$log" 2>&1; }
 CCACHE=
 command -v ccache >/dev/null && CCACHE=1
 
 install_headers() {
 	makek headers_install INSTALL_HDR_PATH="$obj/hdr" ||
-		die $E_UNTESTABLE "make headers_install failed (see $log)"
+		die "$E_UNTESTABLE" "make headers_install failed (see $log)"
 }
 if [ $headers_only = 1 ]; then
 	install_headers
@@ -105,10 +106,10 @@ if [ ! -f "$obj/.config" ] || [ "$(cat "$obj/.ods-frags" 2>/dev/null)" != "$want
    [ "$(cat "$obj/.ods-kconfig" 2>/dev/null)" != "$kconfigs" ]; then
 	rm -f "$obj/.ods-config.prev"
 	[ -f "$obj/.config" ] && cp -p "$obj/.config" "$obj/.ods-config.prev"
-	makek tinyconfig || die $E_UNTESTABLE "make tinyconfig failed in $ksrc (see $log)"
+	makek tinyconfig || die "$E_UNTESTABLE" "make tinyconfig failed in $ksrc (see $log)"
 	(cd "$ksrc" && bash scripts/kconfig/merge_config.sh -m -O "$obj" "$obj/.config" "${frags[@]}") >>"$log" 2>&1 ||
-		die $E_UNTESTABLE "merge_config.sh failed (see $log)"
-	makek olddefconfig || die $E_UNTESTABLE "make olddefconfig failed (see $log)"
+		die "$E_UNTESTABLE" "merge_config.sh failed (see $log)"
+	makek olddefconfig || die "$E_UNTESTABLE" "make olddefconfig failed (see $log)"
 	# the same config as before keeps its time: make has nothing to redo
 	if [ -f "$obj/.ods-config.prev" ] && cmp -s "$obj/.config" "$obj/.ods-config.prev"; then
 		mv "$obj/.ods-config.prev" "$obj/.config"
@@ -124,12 +125,12 @@ fi
 	{ rc=$?; rm -f "$obj/.ods-frags"; exit $rc; }
 
 jobs=$(nproc)
-makek -j"$jobs" bzImage || die $E_UNTESTABLE "kernel build failed: $(grep -m1 -E 'error:|Error [0-9]' "$log" || tail -n1 "$log") (full log: $log)"
+makek -j"$jobs" bzImage || die "$E_UNTESTABLE" "kernel build failed: $(grep -m1 -E 'error:|Error [0-9]' "$log" || tail -n1 "$log") (full log: $log)"
 install_headers
 rm -rf "$obj/modroot"
 if grep -qx 'CONFIG_MODULES=y' "$obj/.config"; then
-	makek -j"$jobs" modules || die $E_UNTESTABLE "module build failed: $(grep -m1 -E 'error:' "$log") (full log: $log)"
+	makek -j"$jobs" modules || die "$E_UNTESTABLE" "module build failed: $(grep -m1 -E 'error:' "$log") (full log: $log)"
 	makek modules_install INSTALL_MOD_PATH="$obj/modroot" INSTALL_MOD_STRIP=1 ||
-		die $E_UNTESTABLE "make modules_install failed (see $log)"
+		die "$E_UNTESTABLE" "make modules_install failed (see $log)"
 fi
-cp "$obj/arch/x86/boot/bzImage" "$obj/bzImage"
+cp "$obj/$ODS_KIMAGE" "$obj/bzImage"

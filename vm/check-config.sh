@@ -16,9 +16,10 @@
 # Exit 0 (RECORD written, empty if nothing is unavailable) or E_UNTESTABLE
 # with one line on stderr (RECORD removed).
 set -euo pipefail
+# shellcheck source=vm/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-[ $# -ge 4 ] || die $E_USAGE "usage: vm/check-config.sh KSRC CONFIG RECORD FRAGMENT..."
+[ $# -ge 4 ] || die "$E_USAGE" "usage: vm/check-config.sh KSRC CONFIG RECORD FRAGMENT..."
 ksrc=$1 config=$2 record=$3; shift 3
 
 # Nothing can be tested without these: the system under test, and what the
@@ -72,10 +73,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 	done
 fi
 if [ ${#essential_gone[@]} -gt 0 ]; then
-	die $E_UNTESTABLE "${essential_gone[*]}: not available in this kernel, and nothing can be tested without $([ ${#essential_gone[@]} = 1 ] && echo it || echo them)"
+	die "$E_UNTESTABLE" "${essential_gone[*]}: not available in this kernel, and nothing can be tested without $([ ${#essential_gone[@]} = 1 ] && echo it || echo them)"
 fi
 if [ ${#cannot[@]} -gt 0 ]; then
-	die $E_UNTESTABLE "this kernel's config cannot get: ${cannot[*]} (this kernel knows $([ ${#cannot[@]} = 1 ] && echo it || echo them): a dependency is missing; see ${*})"
+	die "$E_UNTESTABLE" "this kernel's config cannot get: ${cannot[*]} (this kernel knows $([ ${#cannot[@]} = 1 ] && echo it || echo them): a dependency is missing; see ${*})"
 fi
 for opt in "${unavailable[@]}"; do
 	say "$opt: not available in this kernel; tests that need it will be skipped"

@@ -13,12 +13,15 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
+# shellcheck source=vm/lib.sh
 . "$here/lib.sh"
 
 # the "what package" lines of the groups asked for
 wanted() {	# wanted GROUP...
 	local g all=" $* "
 	awk -v all="$all" '!/^#/ && NF == 3 && (index(all, " " $3 " ") || index(all, " all ")) { print $1, $2 }' "$here/deps.list"
+	# the architecture's QEMU (vm/arch/*.sh), which every group needs
+	echo "$ODS_QEMU $ODS_QEMU_PKG"
 	for g in "$@"; do
 		[[ $g == debian:* ]] && echo "/usr/src/linux-source-${g#debian:}.tar.xz linux-source-${g#debian:}"
 	done
@@ -65,28 +68,28 @@ lint) lint; exit ;;
 --verify)
 	shift
 	mapfile -t miss < <(missing run "$@" | sort -u)
-	[ ${#miss[@]} -eq 0 ] || die $E_ENV "missing packages: ${miss[*]} (vm/deps.sh ${*:-run} installs them)"
+	[ ${#miss[@]} -eq 0 ] || die "$E_ENV" "missing packages: ${miss[*]} (vm/deps.sh ${*:-run} installs them)"
 	exit 0 ;;
 esac
 for g in "$@"; do
-	case $g in run|coverage|check|bench|all|debian:*) ;; *) die $E_USAGE "vm/deps.sh: no group '$g' (run, coverage, check, bench, all, debian:X)" ;; esac
+	case $g in run|coverage|check|bench|all|debian:*) ;; *) die "$E_USAGE" "vm/deps.sh: no group '$g' (run, coverage, check, bench, all, debian:X)" ;; esac
 done
 mapfile -t miss < <(missing run "$@" | sort -u)
 [ ${#miss[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-	die $E_ENV "missing packages: ${miss[*]}; install them (apt-get install ${miss[*]}) or run as root so run_tests.sh can"
+	die "$E_ENV" "missing packages: ${miss[*]}; install them (apt-get install ${miss[*]}) or run as root so run_tests.sh can"
 fi
 say "installing ${miss[*]} (once)"
 export DEBIAN_FRONTEND=noninteractive
 log=${TMPDIR:-/tmp}/ods-apt.log
-apt-get update -q > "$log" 2>&1 || die $E_ENV "apt-get update failed: $(grep -m1 -E '^(E|W): ' "$log" || tail -n1 "$log") (see $log)"
+apt-get update -q > "$log" 2>&1 || die "$E_ENV" "apt-get update failed: $(grep -m1 -E '^(E|W): ' "$log" || tail -n1 "$log") (see $log)"
 # a kernel series Debian does not package is the user's mistake, not the machine's
 for p in "${miss[@]}"; do
 	[[ $p == linux-source-* ]] && ! apt-cache show "$p" >/dev/null 2>&1 &&
-		die $E_USAGE "--ksrc debian:${p#linux-source-}: Debian has no package $p here; it has $(apt-cache search --names-only '^linux-source-[0-9.]+$' | sed 's/^linux-source-\([^ ]*\) .*/debian:\1/' | sort -V | paste -sd' ')"
+		die "$E_USAGE" "--ksrc debian:${p#linux-source-}: Debian has no package $p here; it has $(apt-cache search --names-only '^linux-source-[0-9.]+$' | sed 's/^linux-source-\([^ ]*\) .*/debian:\1/' | sort -V | paste -sd' ')"
 done
 apt-get install -y -q --no-install-recommends "${miss[@]}" >> "$log" 2>&1 ||
-	die $E_ENV "apt-get install ${miss[*]} failed: $(grep -m1 -E '^E: ' "$log" || tail -n1 "$log") (see $log)"
+	die "$E_ENV" "apt-get install ${miss[*]} failed: $(grep -m1 -E '^E: ' "$log" || tail -n1 "$log") (see $log)"
 # what the packages did not bring after all (a name changed in a new release)
 mapfile -t miss < <(missing run "$@" | sort -u)
-[ ${#miss[@]} -eq 0 ] || die $E_ENV "still missing after apt-get install: ${miss[*]} (see $log)"
+[ ${#miss[@]} -eq 0 ] || die "$E_ENV" "still missing after apt-get install: ${miss[*]} (see $log)"

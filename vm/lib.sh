@@ -1,14 +1,15 @@
-# Shared helpers for the vm/ scripts; sourced, never run.
+# shellcheck shell=bash
+# Shared helpers for the vm/ scripts; sourced, never run.  The defaults
+# (sources, timeouts, exit codes: E_* between the layers, which
+# run_tests.sh maps to the documented ones) are vm/defaults.sh's, the
+# architecture's facts vm/arch/$ODS_ARCH.sh's.
+ods_vm=$(dirname "${BASH_SOURCE[0]}")
+# shellcheck source=vm/defaults.sh
+. "$ods_vm/defaults.sh"
+# shellcheck source=vm/arch/x86_64.sh
+. "$ods_vm/arch/$ODS_ARCH.sh"
 
 ODS_CACHE=${ODS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ondemand-selftests}
-
-# Exit codes the vm/ layer hands to run_tests.sh, which maps them to the
-# documented user-facing ones (bisect mode turns "untestable" into 125, and
-# the harness's own problems, E_HARNESS included, into 128).
-E_USAGE=2        # the user asked for something wrong
-E_UNTESTABLE=3   # this kernel revision cannot be configured, built or booted
-E_ENV=5          # the machine is missing something (qemu, disk space)
-E_HARNESS=6      # the selftests do not build against this tree's kselftest harness
 
 die() { local rc=$1; shift; echo "ondemand-selftests: $*" >&2; exit "$rc"; }
 say() { echo "ondemand-selftests: $*" >&2; }
@@ -16,27 +17,27 @@ say() { echo "ondemand-selftests: $*" >&2; }
 # check_tree DIR: is DIR the top of a kernel tree we can build out of tree?
 check_tree() {
 	local t=$1
-	[ -f "$t/Makefile" ] && grep -q '^VERSION = ' "$t/Makefile" && [ -d "$t/fs/cachefiles" ] || {
+	if ! { [ -f "$t/Makefile" ] && grep -q '^VERSION = ' "$t/Makefile" && [ -d "$t/fs/cachefiles" ]; }; then
 		say "$t is not a kernel tree (no Makefile with VERSION, no fs/cachefiles); pass --ksrc with the top of a Linux source tree"
-		return $E_USAGE
-	}
+		return "$E_USAGE"
+	fi
 	[ -f "$t/scripts/kconfig/merge_config.sh" ] || {
 		say "$t has no scripts/kconfig/merge_config.sh; is it a complete kernel tree?"
-		return $E_USAGE
+		return "$E_USAGE"
 	}
 	grep -qsE '^[[:space:]]*config[[:space:]]+EROFS_FS_ONDEMAND[[:space:]]*$' "$t/fs/erofs/Kconfig" || {
 		say "$t has no on-demand mode: fs/erofs/Kconfig defines no EROFS_FS_ONDEMAND (it came in 5.19; 7.2 removed EROFS's fscache backend); nothing here can be tested"
-		return $E_UNTESTABLE
+		return "$E_UNTESTABLE"
 	}
 	[ ! -f "$t/.config" ] || {
 		say "$t has been configured in-tree (.config present); run 'make mrproper' there: builds here are out of tree (O=)"
-		return $E_USAGE
+		return "$E_USAGE"
 	}
 }
 
 # Kernel sources packaged by Debian, named debian:X on the command line
-# (--ksrc debian:6.12): package linux-source-X, unpacked once into the cache.
-ODS_DEFAULT_KSRC=debian:6.1
+# (--ksrc debian:6.12; ODS_KSRCS lists them): package linux-source-X,
+# unpacked once into the cache.
 debian_tarball() { echo "/usr/src/linux-source-$1.tar.xz"; }
 debian_tree() { echo "$ODS_CACHE/src/linux-source-$1"; }
 
@@ -48,12 +49,12 @@ unpack_debian() {
 	stamp=$tree.stamp
 	[ "$(cat "$stamp" 2>/dev/null)" = "$(stat -c '%s %Y' "$tarball")" ] && return 0
 	say "unpacking $tarball (once)"
-	rm -rf "$tree" "$stamp" && mkdir -p "$ODS_CACHE/src" &&
+	if ! { rm -rf "$tree" "$stamp" && mkdir -p "$ODS_CACHE/src" &&
 		tar -C "$ODS_CACHE/src" -xf "$tarball" && [ -d "$tree" ] &&
-		stat -c '%s %Y' "$tarball" > "$stamp" || {
+		stat -c '%s %Y' "$tarball" > "$stamp"; }; then
 		say "cannot unpack $tarball into $ODS_CACHE/src"
-		return $E_ENV
-	}
+		return "$E_ENV"
+	fi
 }
 
 # The release a bzImage says it is (file(1) reads its header): what the
@@ -64,4 +65,14 @@ bzimage_release() { file -bL "$1" | sed -n 's/.*version \([^ ]*\) .*/\1/p'; }
 tree_release() {
 	awk -F' = ' '/^VERSION =/ { v = $2 } /^PATCHLEVEL =/ { p = $2 } /^SUBLEVEL =/ { s = $2 }
 		/^EXTRAVERSION =/ { e = $2 } END { print v "." p "." s e }' "$1/Makefile"
+}
+
+# kbuild_dir KSRC FLAVOUR COVERAGE: where the cache builds that tree (keyed
+# by its path, the flavour and --coverage)
+kbuild_dir() {
+	local key
+	key=$(echo "$1" | sha256sum | cut -c1-12)
+	[ "$2" = default ] || key=$key-$2
+	[ "$3" = 0 ] || key=$key-cov
+	echo "$ODS_CACHE/kbuild/$key"
 }

@@ -112,16 +112,20 @@ ok 3 b.y.three # SKIP why"
 }
 
 @test "--kernel of another series than --ksrc is refused: its selftests would be built against the wrong tree" {
-	c=${ODS_CACHE:-$HOME/.cache/ondemand-selftests}
-	k=$c/kbuild/$(echo "$c/src/linux-source-6.12" | sha256sum | cut -c1-12)/bzImage
-	[ -f "$k" ] && [ -d "$c/src/linux-source-6.1" ] || skip "needs the 6.12 kernel built and the 6.1 tree unpacked (make check-default-6.12)"
+	# the default source's tree, and another packaged source's kernel
+	# (vm/defaults.sh names them)
+	. "$TOP/vm/lib.sh"
+	mine=${ODS_DEFAULT_KSRC#debian:} other=${ODS_KSRCS##* }
+	other=${other#debian:}
+	k=$(kbuild_dir "$(debian_tree "$other")" default 0)/bzImage
+	[ -f "$k" ] && [ -d "$(debian_tree "$mine")" ] || skip "needs the $other kernel built and the $mine tree unpacked (make check-default-$other)"
 	mkdir -p "$BATS_TEST_TMPDIR/k"
 	cp "$k" "$(dirname "$k")/.config" "$BATS_TEST_TMPDIR/k/"
-	rt --kernel "$BATS_TEST_TMPDIR/k/bzImage" --ksrc debian:6.1 --list
+	rt --kernel "$BATS_TEST_TMPDIR/k/bzImage" --ksrc "$ODS_DEFAULT_KSRC" --list
 	assert_failure 2
 	# the releases are whatever Debian ships now (6.12.117, then 6.12.118)
 	assert_equal "${#lines[@]}" 1
-	assert_output --regexp "is 6\.12\.[0-9]+, --ksrc $c/src/linux-source-6\.1 is 6\.1\.[0-9]+; pass --ksrc with the tree it was built from"
+	assert_output --regexp "is ${other//./\\.}\\.[0-9]+, --ksrc $(debian_tree "$mine" | sed 's/\./\\./g') is ${mine//./\\.}\\.[0-9]+; pass --ksrc with the tree it was built from"
 }
 
 @test "--kernel without a .config beside it is refused" {
@@ -157,7 +161,8 @@ fake_tree() {
 @test "--ksrc debian:X takes a kernel series" {
 	rt --ksrc debian:latest
 	assert_failure 2
-	one_line "--ksrc debian:latest: debian: takes a kernel series, as in debian:6.1 or debian:6.12"
+	. "$TOP/vm/defaults.sh"
+	one_line "--ksrc debian:latest: debian: takes a kernel series, as in ${ODS_KSRCS// / or }"
 }
 
 # A tree whose kselftest_harness.h the selftests cannot use: the harness's

@@ -18,7 +18,7 @@ setup_file() {
 }
 
 setup() {
-	[ -s "$BATS_FILE_TMPDIR/trees" ] || skip "no kernel tree unpacked yet (./run_tests.sh --ksrc debian:6.1 --list unpacks one)"
+	[ -s "$BATS_FILE_TMPDIR/trees" ] || skip "no kernel tree unpacked yet (./run_tests.sh --list unpacks the default one)"
 	[ ! -e "$BATS_FILE_TMPDIR/broken" ] || fail "compat.c does not build against $(cat "$BATS_FILE_TMPDIR/broken")"
 	. "$TOP/harness/verdict"
 }

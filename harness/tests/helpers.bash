@@ -5,6 +5,9 @@ load "${BATS_LIB:-/usr/lib/bats}/bats-assert/load"
 TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 LOGS=$BATS_TEST_DIRNAME/logs
 
+# the markers and the files port's framing (docs/protocol.md)
+. "$TOP/harness/protocol.sh"
+
 # A results dir as the VM leaves it, end marker included:
 # make_run DIR "ktap lines" [tests]
 make_run() {
@@ -13,15 +16,17 @@ t a.x.two
 t b.y.three"}
 	mkdir -p "$dir"
 	printf "%s\n" "$tests" > "$dir/plan"
-	printf 'ods: alive\nKTAP version 1\n%s\n# ods: done\n' "$ktap" > "$dir/ktap.raw"
-	printf '@@file 1-a.x.one/log\nhello log\n@@end\n@@file 1-a.x.one/dmesg\n[ 1.0] hi\n@@end\n' > "$dir/files.raw"
+	printf '%s\nKTAP version 1\n%s\n%s\n' "$ODS_MARK_ALIVE" "$ktap" "$ODS_MARK_DONE" > "$dir/ktap.raw"
+	: > "$dir/files.raw"
+	add_file "$dir" 1-a.x.one log "hello log"
+	add_file "$dir" 1-a.x.one dmesg "[ 1.0] hi"
 	printf '[    0.1] booting\n[    9.9] last words of the kernel\n' > "$dir/console.log"
 	echo tcg > "$dir/accel"
 }
 
 # add_file DIR N-NAME FILE TEXT: a per-test file as the guest sends it
 add_file() {
-	printf '@@file %s/%s\n%s\n@@end\n' "$2" "$3" "$4" >> "$1/files.raw"
+	{ ods_file_begin "$2/$3"; echo "$4"; ods_file_end; } >> "$1/files.raw"
 }
 
 # Every kselftest_harness.h at hand, one tools/testing/selftests directory a

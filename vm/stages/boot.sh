@@ -1,0 +1,145 @@
+# shellcheck shell=bash
+# run_tests.sh's stage that runs the tests: the plan (which VM runs which
+# test), each VM's world, and the VMs, booted at once under the
+# accelerator that works (vm/boot.sh boots and watches one).
+# $top is the repository (run_tests.sh)
+# shellcheck disable=SC2154
+
+# stage_plan TESTS OUT JOBS MODE TIMEOUT SEED HZ COVERAGE: OUT/plan,
+# "binary name index vm" lines, the tests dealt round-robin over the VMs,
+# and OUT/guest.config, the guest's settings (/etc/ods/config)
+stage_plan() {
+	local tests=$1 out=$2 jobs=$3
+	awk -v j="$jobs" '{ print $1, $2, NR, (NR - 1) % j + 1 }' "$tests" > "$out/plan"
+	printf 'ODS_MODE=%s\nODS_TIMEOUT_S=%s\nODS_SEED=%s\nODS_HZ=%s\nODS_COVERAGE=%s\n' \
+		"$4" "$5" "$6" "$7" "$8" > "$out/guest.config"
+}
+
+# prepare_vm OUT BUILD K: VM K's world: its share of the plan (the tests
+# it has not run yet), settings, initrd and a fresh cache disk
+prepare_vm() {
+	local out=$1 build=$2 k=$3 vm=$1/vm$3
+	mkdir -p "$vm/run/etc/ods"
+	touch "$vm/ktap.raw"
+	{ cat "$out/guest.config"; echo "ODS_VM=$k"; } > "$vm/run/etc/ods/config"
+	awk -v k="$k" -v raw="$vm/ktap.raw" 'FILENAME == raw { if (/^(not )?ok [0-9]+ /) done[$1 == "not" ? $3 : $2] = 1; next }
+		$4 == k && !($3 in done) { print $1, $2, $3 }' "$vm/ktap.raw" "$out/plan" > "$vm/run/etc/ods/tests"
+	"$top/vm/mkinitramfs.sh" "$vm/run" "$vm/run.cpio.gz" || return "$E_ENV"
+	cat "$build/base.cpio.gz" "$vm/run.cpio.gz" > "$vm/initrd"
+	rm -f "$vm/cache.img"
+	# sparse; inodes for every test's cache volumes (~260 each), which the
+	# runner sets aside instead of deleting
+	if ! { truncate -s "$ODS_CACHE_DISK" "$vm/cache.img" && mkfs.ext4 -q -F -N "$ODS_CACHE_DISK_INODES" "$vm/cache.img"; }; then
+		say "cannot make the cache disk in $vm"
+		return "$E_ENV"
+	fi
+}
+
+# boot_one OUT BUILD K ACCEL ALIVE LIMIT QUIET BZIMAGE: VM K, and a fresh
+# one for the tests left whenever the guest stopped after a test that
+# left the kernel unfit to check the next one (harness/init)
+boot_one() {
+	local out=$1 build=$2 k=$3 accel=$4 alive=$5 limit=$6 quiet=$7 bzimage=$8
+	local vm=$1/vm$3 again=() rc end n why
+	while :; do
+		"$top/vm/boot.sh" --accel "$accel" --alive "$alive" --limit "$limit" --quiet "$quiet" "${again[@]}" \
+			"$bzimage" "$vm/initrd" "$vm/cache.img" "$vm"
+		rc=$?
+		# a fresh VM that does not come up is a dead VM, not a kernel that
+		# cannot boot (that one booted)
+		[ $rc = "$E_NO_LIFE" ] && [ ${#again[@]} -gt 0 ] && return "$E_WATCHDOG"
+		end=$(grep -E "^($ODS_MARK_RESTART |$ODS_MARK_DONE)" "$vm/ktap.raw" | tail -n1)
+		[ $rc = 0 ] && [[ $end == "$ODS_MARK_RESTART "* ]] || return $rc
+		prepare_vm "$out" "$build" "$k" || return $?
+		read -r _ n why <<< "$end"
+		say "vm$k: $why after test $n; a fresh VM for the $(wc -l < "$vm/run/etc/ods/tests") tests left"
+		again=(--again)
+	done
+}
+
+# boot_all OUT BUILD JOBS NTESTS ACCEL ALIVE LIMIT QUIET BZIMAGE: every VM
+# at once, progress on stderr.  E_NO_LIFE if any VM gave no sign of life
+# (it means: try another accelerator)
+boot_all() {
+	local out=$1 jobs=$3 ntests=$4 all k
+	for k in $(seq 1 "$jobs"); do : > "$out/vm$k/ktap.raw"; done
+	(
+		pids=() rc=0
+		for k in $(seq 1 "$jobs"); do
+			boot_one "$1" "$2" "$k" "${@:5}" &
+			pids+=($!)
+		done
+		for p in "${pids[@]}"; do
+			wait "$p"; r=$?
+			[ $r = "$E_NO_LIFE" ] && rc=$r
+			[ "$rc" = 0 ] && rc=$r
+		done
+		exit "$rc"
+	) &
+	all=$!
+	tail -n +1 -q -F --pid=$all "$out"/vm*/ktap.raw 2>/dev/null | while IFS= read -r line; do
+		case $line in
+		"ok "*|"not ok "*) echo "ondemand-selftests: [$(echo "$line" | grep -o '[0-9]*' | head -n1)/$ntests] $line" >&2 ;;
+		esac
+	done
+	wait $all
+}
+
+# vm_limits TIMEOUT NTESTS JOBS FLAVOUR: "LIMIT QUIET", a VM's hard limit
+# and how long its results port may stay silent: a test's timeout, plus
+# on the debug flavour a kmemleak scan, which takes minutes under TCG
+vm_limits() {
+	local timeout=$1 ntests=$2 jobs=$3 limit quiet
+	limit=$((ODS_VM_BASE_LIMIT + (ntests / jobs + 1) * (timeout + ODS_VM_TEST_SLACK)))
+	quiet=$((timeout + ODS_QUIET_SLACK))
+	if [ "$4" = debug ]; then
+		quiet=$((timeout * ODS_DEBUG_QUIET_FACTOR + ODS_DEBUG_QUIET_SLACK))
+		limit=$((limit + ODS_DEBUG_EXTRA_LIMIT))
+	fi
+	echo "$limit $quiet"
+}
+
+# stage_boot OUT BUILD JOBS ACCEL FLAVOUR TIMEOUT BZIMAGE SEED: run the
+# plan; auto tries KVM, and TCG if KVM gives no sign of life (remembered
+# until the host reboots).  Writes OUT/accel.
+stage_boot() {
+	local out=$1 build=$2 jobs=$3 accel=$4 flavour=$5 timeout=$6 bzimage=$7 seed=$8
+	local ntests limit quiet verdict used rc alive
+	ntests=$(wc -l < "$out/plan")
+	read -r limit quiet < <(vm_limits "$timeout" "$ntests" "$jobs" "$flavour")
+	verdict=$ODS_CACHE/kvm-verdict.$(cat /proc/sys/kernel/random/boot_id)
+	used=$accel
+	if [ "$accel" = auto ]; then
+		used=tcg
+		if [ -w /dev/kvm ] && [ "$(cat "$verdict" 2>/dev/null)" != broken ]; then
+			used=kvm
+		fi
+	fi
+	say "booting $(basename "$bzimage") under ${used^^}: $ntests tests on $jobs VM(s), seed $seed (replay with --seed $seed)"
+	alive=$ODS_ALIVE_TCG
+	[ "$used" = kvm ] && alive=$ODS_ALIVE_KVM
+	boot_all "$out" "$build" "$jobs" "$ntests" "$used" "$alive" "$limit" "$quiet" "$bzimage"
+	rc=$?
+	if [ $rc = "$E_NO_LIFE" ] && [ "$used" = kvm ] && [ "$accel" = auto ]; then
+		echo broken > "$verdict"
+		say "KVM gave no sign of life in ${ODS_ALIVE_KVM}s; falling back to TCG (remembered until the host reboots)"
+		used=tcg
+		boot_all "$out" "$build" "$jobs" "$ntests" tcg "$ODS_ALIVE_TCG" "$limit" "$quiet" "$bzimage"
+		rc=$?
+	fi
+	[ $rc = "$E_NO_LIFE" ] && fail "$E_UNTESTABLE" "the kernel did not boot: $(grep -h -m1 -E 'Kernel panic|BUG|Oops' "$out"/vm*/console.log || echo "no sign of life; see $out/vm1/console.log")"
+	echo "$used" > "$out/accel"
+}
+
+# stage_shell OUT ACCEL GDB BZIMAGE OBJ: a shell in the test VM (--shell,
+# --gdb)
+stage_shell() {
+	local out=$1 a=$2 gdb=()
+	[ "$a" = auto ] && a=tcg
+	if [ "$3" = 1 ]; then
+		say "QEMU waits for gdb on :1234; in another terminal:"
+		say "  gdb $5/vmlinux -ex 'target remote :1234' -ex continue"
+		gdb=(--gdb)
+	fi
+	"$top/vm/boot.sh" --accel "$a" --interactive "${gdb[@]}" "$4" "$out/vm1/initrd" "$out/vm1/cache.img" "$out/vm1"
+}

@@ -1,0 +1,152 @@
+# shellcheck shell=bash
+# run_tests.sh's first stage: the command line.  usage (--help),
+# parse_options ARGS (sets the opt_* settings below), check_options (one
+# line and a usage error for anything wrong, before any work), and fail,
+# which maps the layers' codes to the documented ones.
+# the opt_* settings are read by run_tests.sh's main
+# shellcheck disable=SC2034
+
+usage() {
+	cat <<USAGE
+Usage: ./run_tests.sh [options]
+
+Builds a kernel with CONFIG_CACHEFILES_ONDEMAND (tinyconfig + vm/config),
+boots it in QEMU and runs the cachefiles on-demand selftests, printing KTAP.
+
+  --ksrc TREE        kernel tree to build and test: a directory, or
+                     debian:X for Debian's linux-source-X package
+                     (${ODS_DEFAULT_KSRC}, the default; proven on: ${ODS_KSRCS}),
+                     installed and unpacked into the cache
+  --kernel IMAGE     use a prebuilt kernel; its .config must be next to it
+                     (or it must be a build tree's $ODS_KIMAGE)
+  --flavour NAME     default; debug (KASAN, kmemleak, lockdep, fault
+                     injection); or modules (the code under test, as
+                     vm/config/modules.config makes it, as modules loaded
+                     with libkmod, reloaded for each test).
+                     Each flavour is its own cached build
+  --coverage         build a gcov kernel ($ODS_PROFILED and fscache's
+                     directory profiled), run the tests and write an lcov
+                     report with a per-file summary into the results dir
+  --list             list the tests and exit
+  -t GLOB            run only tests whose fixture.variant.test name matches
+                     the shell glob; repeatable
+  --accel MODE       auto (default), kvm or tcg
+  --out DIR          results directory (default build/results/<time>)
+  --timeout SECONDS  per-test timeout (default $ODS_TEST_TIMEOUT)
+  --junit FILE       also write JUnit XML
+  --report DIR       render a finished results directory again (KTAP,
+                     summary.md, --junit) from its records, and exit with
+                     its code; nothing is built or booted
+  -j N               split the tests over N VMs of $ODS_VM_CPUS vCPUs each (default:
+                     the number of CPUs, at most $ODS_MAX_JOBS)
+  --keep             keep the VMs' cache disks and initrds in the results
+  --shell            boot the test VM and give a shell instead of running
+  --gdb              like --shell, with QEMU's gdb stub on :1234, stopped
+                     at the first instruction; prints the gdb command
+  --seed N           seed for the randomised tests (default: chosen, printed)
+  --bisect           for git bisect run: untestable revision exits 125
+  -h, --help         this text
+
+Exit codes: 0 all passed (known failures allowed), 1 a test failed or timed
+out or the kernel died, 2 usage or setup error (a tree without the
+on-demand mode, selftests that do not build against the tree's harness,
+a kernel that does not boot), 4 every test skipped or none matched, 5 the
+machine lacks something (packages, disk space).  With --bisect: 125 when
+this revision cannot be configured, built or booted, 128 instead of 2 and
+5 (a harness or machine problem git bisect must not blame on a commit).
+
+Environment (docs/environment.md):
+  ODS_CACHE          (default ~/.cache/ondemand-selftests) holds the
+                     unpacked sources, kernel builds and the KVM verdict
+  ODS_BUILD          (default build/ here) the selftests, fixtures,
+                     initramfs and results
+  ODS_BUILD_TIMEOUT  bound of one make run of the kernel build (default
+                     ${ODS_BUILD_TIMEOUT_DEFAULT}s)
+  ODS_KVM_CPU        QEMU -cpu model under KVM (default: QEMU's)
+  ODS_APPEND         more kernel command line for the test VMs
+USAGE
+}
+
+# parse_options ARGS: the opt_* settings, or a usage error
+parse_options() {
+	opt_flavour=default opt_seed="" opt_ksrc="" opt_kernel="" opt_list=0 opt_report="" opt_coverage=0
+	opt_accel=auto opt_out="" opt_timeout=$ODS_TEST_TIMEOUT opt_junit="" opt_shell=0 opt_bisect=0
+	opt_jobs=auto opt_keep=0 opt_gdb=0 opt_globs=()
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--ksrc|--kernel|-t|--accel|--out|--timeout|--junit|--seed|--flavour|-j|--report)
+			[ $# -ge 2 ] || die "$E_USAGE" "$1 needs an argument; see --help"
+			;;&
+		--ksrc) opt_ksrc=$2; shift 2 ;;
+		--kernel) opt_kernel=$2; shift 2 ;;
+		-t) opt_globs+=("$2"); shift 2 ;;
+		--accel) opt_accel=$2; shift 2 ;;
+		--out) opt_out=$2; shift 2 ;;
+		--timeout) opt_timeout=$2; shift 2 ;;
+		--junit) opt_junit=$2; shift 2 ;;
+		--report) opt_report=$2; shift 2 ;;
+		--seed) opt_seed=$2; shift 2 ;;
+		--flavour) opt_flavour=$2; shift 2 ;;
+		--list) opt_list=1; shift ;;
+		--coverage) opt_coverage=1; shift ;;
+		--shell) opt_shell=1; shift ;;
+		--gdb) opt_gdb=1; shift ;;
+		--keep) opt_keep=1; shift ;;
+		-j) opt_jobs=$2; shift 2 ;;
+		--bisect) opt_bisect=1; shift ;;
+		-h|--help) usage; exit "$ODS_EXIT_OK" ;;
+		*) die "$E_USAGE" "unknown option '$1'; see --help" ;;
+		esac
+	done
+}
+
+# fail CODE [MESSAGE]: map a layer's failure to the documented exit codes
+fail() {
+	local rc=$1; shift
+	if [ "$opt_bisect" = 1 ]; then
+		case $rc in
+		"$E_UNTESTABLE") rc=$ODS_EXIT_BISECT_SKIP ;;
+		"$E_USAGE"|"$E_ENV"|"$E_HARNESS") rc=$ODS_EXIT_BISECT_ABORT ;;
+		esac
+	elif [ "$rc" = "$E_UNTESTABLE" ] || [ "$rc" = "$E_HARNESS" ]; then
+		rc=$ODS_EXIT_USAGE
+	fi
+	[ $# -gt 0 ] && say "$*"
+	exit "$rc"
+}
+step() {	# step CMD...: run a layer, passing its exit code through fail()
+	"$@" || fail $?
+}
+
+# check_options: every setting's form, and the paths results go to
+check_options() {
+	local g
+	case $opt_flavour in default|debug|modules) ;; *) fail "$E_USAGE" "--flavour takes default, debug or modules, not '$opt_flavour'" ;; esac
+	case $opt_accel in auto|kvm|tcg) ;; *) fail "$E_USAGE" "--accel takes auto, kvm or tcg, not '$opt_accel'" ;; esac
+	[[ $opt_timeout =~ ^[1-9][0-9]*$ ]] || fail "$E_USAGE" "--timeout takes a whole number of seconds, not '$opt_timeout'"
+	[ "$opt_jobs" = auto ] && opt_jobs=$(n=$(nproc); echo $((n < ODS_MAX_JOBS ? n : ODS_MAX_JOBS)))
+	[[ $opt_jobs =~ ^[1-9][0-9]*$ ]] || fail "$E_USAGE" "-j takes a number of VMs (1 or more), not '$opt_jobs'"
+	[ -z "$opt_seed" ] || [[ $opt_seed =~ ^[0-9]+$ ]] || fail "$E_USAGE" "--seed takes a whole number, not '$opt_seed'"
+	for g in "${opt_globs[@]}"; do
+		[[ $g =~ ^[][A-Za-z0-9_.*?!-]+$ ]] || fail "$E_USAGE" "-t '$g' is not a test-name glob (letters, digits, _ . - and * ? [ ] only)"
+	done
+	# where the results go is checked before anything is built
+	if [ -n "$opt_out" ] && ! { mkdir -p "$opt_out" 2>/dev/null && [ -w "$opt_out" ]; }; then
+		fail "$E_USAGE" "--out $opt_out: cannot create or write it"
+	fi
+	if [ -n "$opt_junit" ]; then
+		{ [ -d "$(dirname "$opt_junit")" ] && [ -w "$(dirname "$opt_junit")" ] && { [ ! -e "$opt_junit" ] || [ -w "$opt_junit" ]; }; } ||
+			fail "$E_USAGE" "--junit $opt_junit: cannot write there; give a file in a writable directory that exists"
+		opt_junit=$(cd "$(dirname "$opt_junit")" && pwd)/$(basename "$opt_junit")
+	fi
+	[ -n "$opt_ksrc" ] || opt_ksrc=$ODS_DEFAULT_KSRC
+	case $opt_ksrc in
+	debian:*)
+		[[ ${opt_ksrc#debian:} =~ ^[0-9]+\.[0-9]+$ ]] ||
+			fail "$E_USAGE" "--ksrc $opt_ksrc: debian: takes a kernel series, as in ${ODS_KSRCS// / or }"
+		;;
+	*) [ -d "$opt_ksrc" ] || fail "$E_USAGE" "--ksrc $opt_ksrc: no such directory; give the top of a Linux source tree, or debian:X" ;;
+	esac
+	[ "$opt_coverage" = 0 ] || [ -z "$opt_kernel" ] || fail "$E_USAGE" "--coverage builds its own kernel; leave out --kernel"
+	[ -z "$opt_kernel" ] || [ -f "$opt_kernel" ] || fail "$E_USAGE" "--kernel $opt_kernel: no such file; give a bzImage"
+}

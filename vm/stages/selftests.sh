@@ -1,0 +1,55 @@
+# shellcheck shell=bash
+# run_tests.sh's stages between kernel and VM: build the selftests against
+# the tree, and list the tests the run selects.
+# $top is the repository (run_tests.sh)
+# shellcheck disable=SC2154
+
+# stage_build TREE OBJ BUILD: the selftests, built against TREE's harness
+# and OBJ's UAPI headers.  Sets sel, their directory.  The directory is
+# named after what they are built against (the tree's kselftest and UAPI
+# headers): no binary of one tree ever runs with another's kernel, and
+# switching trees back and forth rebuilds nothing.
+stage_build() {
+	local tree=$1 obj=$2 build=$3 ksft hkey slog why
+	ksft=$tree/tools/testing/selftests
+	hkey=$({ cat "$ksft/kselftest_harness.h" "$ksft/kselftest.h" 2>/dev/null
+		find "$obj/hdr/include" -type f | LC_ALL=C sort | xargs cat; } | sha256sum | cut -c1-12)
+	sel=$build/selftests/$hkey
+	slog=$build/selftests/$hkey.log
+	mkdir -p "$sel" || fail "$E_ENV" "cannot create $sel"
+	make -s -C "$top/selftests" KSRC="$tree" KHDR="$obj/hdr" OUT="$sel" > "$slog" 2>&1 && return
+	# The harness's own incompatibility with this tree (what
+	# harness/ksft-probe or our sources trip on) must stop a bisection;
+	# a tree whose own headers do not compile is an untestable revision.
+	why=$(grep -m1 -E '^ods-harness: |error' "$slog")
+	case $why in
+	ods-harness:*) fail "$E_HARNESS" "the selftests cannot use $ksft/kselftest_harness.h: ${why#ods-harness: "$ksft"/kselftest_harness.h: } (see $slog)" ;;
+	"$tree"/*|"$obj"/*) fail "$E_UNTESTABLE" "this tree's headers do not compile: $why (see $slog)" ;;
+	*) fail "$E_HARNESS" "the selftests do not build against $tree: ${why:-see the log} (see $slog)" ;;
+	esac
+}
+
+# stage_list SEL BUILD [GLOB...]: every test of the binaries in SEL
+# (BUILD/all-tests), and those the globs select (BUILD/tests), as
+# "binary fixture.variant.test" lines
+stage_list() {
+	local sel=$1 build=$2 b bin name g
+	shift 2
+	: > "$build/all-tests"
+	for b in "$sel"/*; do
+		[[ -x $b && -f $b ]] || continue
+		"$b" -l | sed "s|^|$(basename "$b") |" >> "$build/all-tests" ||
+			fail "$E_HARNESS" "cannot list the tests of $b"
+	done
+	if [ $# -eq 0 ]; then
+		cp "$build/all-tests" "$build/tests"
+		return
+	fi
+	: > "$build/tests"
+	while read -r bin name; do
+		for g in "$@"; do
+			# shellcheck disable=SC2053
+			[[ $name == $g ]] && { echo "$bin $name" >> "$build/tests"; break; }
+		done
+	done < "$build/all-tests"
+}
