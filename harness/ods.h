@@ -30,6 +30,21 @@
 #error "build with -include ksft.h, what harness/ksft-probe says of this kselftest_harness.h (selftests/Makefile does)"
 #endif
 
+/*
+ * The harness's record of a test, in the two forms it has had: passed and
+ * skip up to 6.8, exit_code from 6.9.  Nothing else reads those fields.
+ *   ods_test_failed(): an EXPECT or ASSERT failed so far (a sweep stops there);
+ *   ods_test_skipped(): the setup SKIPped.  Harnesses before 6.4 still run the
+ *   body and the teardown then: both return at once on it.
+ */
+#if ODS_KSFT_EXIT_CODE
+#define ods_test_failed(_metadata)	((_metadata)->exit_code == KSFT_FAIL)
+#define ods_test_skipped(_metadata)	((_metadata)->exit_code == KSFT_SKIP)
+#else
+#define ods_test_failed(_metadata)	(!(_metadata)->passed)
+#define ods_test_skipped(_metadata)	((_metadata)->skip)
+#endif
+
 /* One bound cache and (optionally) one EROFS mount: the usual test world. */
 struct ods_env {
 	struct od_daemon d;
@@ -49,7 +64,7 @@ static inline int ods_up(struct ods_env *e)
 	return ret ? ret : od_start(&e->d);
 }
 
-static inline int ods_mount(struct ods_env *e, const char *fsid)
+static inline int ods_env_mount(struct ods_env *e, const char *fsid)
 {
 	int ret = od_mount(fsid, NULL, e->mnt);
 
@@ -57,7 +72,7 @@ static inline int ods_mount(struct ods_env *e, const char *fsid)
 	return ret;
 }
 
-static inline int ods_umount(struct ods_env *e)
+static inline int ods_env_umount(struct ods_env *e)
 {
 	int ret = 0;
 
@@ -68,13 +83,35 @@ static inline int ods_umount(struct ods_env *e)
 	return ret;
 }
 
-static inline void ods_down(struct ods_env *e)
+/*
+ * The end of a test on an ods_env: umount, stop the daemon, free it all.
+ * A test whose daemon noted a failure of its own (d.error, the first one)
+ * fails here, with that failure logged, unless the test took it back with
+ * ods_daemon_error_expected(): every test checks its daemon.
+ */
+static inline void ods_down(struct __test_metadata *_metadata, struct ods_env *e)
 {
 	/* the daemon must still answer while umount withdraws cookies */
-	if (e->mounted && ods_umount(e))
+	if (e->mounted && ods_env_umount(e))
 		umount2(e->mnt, MNT_DETACH);
 	od_teardown(&e->d);
 	rmdir(e->mnt);
+	if (!ods_test_skipped(_metadata))
+		EXPECT_STREQ("", e->d.error) TH_LOG("the daemon failed: %s", e->d.error);
+}
+
+/*
+ * For a test that provokes a daemon-side failure on purpose: true if the
+ * daemon noted one holding needle ("" for any), which is then forgotten so
+ * that ods_down() passes.
+ */
+static inline bool ods_daemon_error_expected(struct ods_env *e, const char *needle)
+{
+	bool found = e->d.error[0] && strstr(e->d.error, needle);
+
+	if (found)
+		e->d.error[0] = '\0';
+	return found;
 }
 
 /*
@@ -82,14 +119,15 @@ static inline void ods_down(struct ods_env *e)
  * still wait for its OPEN while the daemon is stopped: closing the device
  * fails that OPEN, and a daemon still bound answers the umount.
  */
-static inline void ods_down_mounter(struct ods_env *e, struct od_mounter *mo)
+static inline void ods_down_mounter(struct __test_metadata *_metadata,
+				    struct ods_env *e, struct od_mounter *mo)
 {
 	if (mo->pid > 0)
 		od_close_dev(&e->d);
 	od_mount_kill(mo);
 	if (!e->d.running && e->d.dev >= 0)
 		od_start(&e->d);
-	ods_down(e);
+	ods_down(_metadata, e);
 }
 
 static inline int ods_drop_caches(void)
@@ -111,20 +149,6 @@ static inline const char *ods_path(struct ods_env *e, const char *rel)
 	return p;
 }
 
-/*
- * The harness's record of a test, in the two forms it has had: passed and
- * skip up to 6.8, exit_code from 6.9.  Nothing else reads those fields.
- *   ods_test_failed(): an EXPECT or ASSERT failed so far (a sweep stops there);
- *   ods_test_skipped(): the setup SKIPped.  Harnesses before 6.4 still run the
- *   body and the teardown then: both return at once on it.
- */
-#if ODS_KSFT_EXIT_CODE
-#define ods_test_failed(_metadata)	((_metadata)->exit_code == KSFT_FAIL)
-#define ods_test_skipped(_metadata)	((_metadata)->exit_code == KSFT_SKIP)
-#else
-#define ods_test_failed(_metadata)	(!(_metadata)->passed)
-#define ods_test_skipped(_metadata)	((_metadata)->skip)
-#endif
 
 static inline void ods_name(struct __fixture_metadata *f,
 			    struct __fixture_variant_metadata *v,
@@ -285,7 +309,7 @@ static inline const char *ods_kconfig_why(const char *const *opts)
 } while (0)
 
 /* Every file of a fixture under mnt against its manifest, bounded. */
-static inline void ods_check_image(struct __test_metadata *_metadata,
+static inline void ods_expect_image(struct __test_metadata *_metadata,
 				   const char *mnt, const char *fixture)
 {
 	char bad[256] = "";
@@ -328,10 +352,10 @@ static inline void ods_failed_open_recovers(struct __test_metadata *_metadata,
 
 	ASSERT_EQ(0, od_start(d));
 	if (!e->mounted)
-		ASSERT_EQ(0, ods_mount(e, fsid));
-	ods_check_image(_metadata, e->mnt, fsid);
+		ASSERT_EQ(0, ods_env_mount(e, fsid));
+	ods_expect_image(_metadata, e->mnt, fsid);
 	EXPECT_STREQ("", d->error);
-	ASSERT_EQ(0, ods_umount(e));
+	ASSERT_EQ(0, ods_env_umount(e));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
 	od_teardown(d);
 	EXPECT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("the failed OPEN left a pin");
@@ -357,7 +381,7 @@ static inline void ods_expect_cache_gone(struct __test_metadata *_metadata,
 }
 
 /* Mount a fixture image by name, with its extra blobs (device=). */
-static inline int ods_mount_image(struct ods_env *e, const char *image)
+static inline int ods_env_mount_image(struct ods_env *e, const char *image)
 {
 	int ret = od_mount_image(image, NULL, e->mnt);
 

@@ -30,6 +30,7 @@ FIXTURE_TEARDOWN(classic)
 	od_mount_kill(&self->mo);
 	od_teardown(&self->d);
 	EXPECT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("the device stays busy");
+	EXPECT_STREQ("", self->d.error) TH_LOG("the daemon failed: %s", self->d.error);
 	rmdir(self->mnt);
 }
 

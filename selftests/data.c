@@ -50,7 +50,7 @@ FIXTURE_SETUP(data)
 FIXTURE_TEARDOWN(data)
 {
 	od_set_script(&self->e.d, NULL, NULL);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 	free(self->files);
 }
 
@@ -60,7 +60,7 @@ static void mount_image(struct __test_metadata *_metadata, struct ods_env *e,
 {
 	int opens = od_count(&e->d, CACHEFILES_OP_OPEN);
 
-	ASSERT_EQ(0, ods_mount_image(e, image));
+	ASSERT_EQ(0, ods_env_mount_image(e, image));
 	ASSERT_EQ(0, od_wait_count(&e->d, CACHEFILES_OP_OPEN, opens + nblobs,
 				   OD_WAIT_MS))
 		TH_LOG("%s: expected %d OPENs, one per blob", image, nblobs);
@@ -307,7 +307,7 @@ TEST_F(data, read_all)
 	}
 	check_reads(_metadata, d);
 
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, nblobs, OD_WAIT_MS));
 	for (int j = 0; (m = od_find(d, CACHEFILES_OP_OPEN, j)); j++) {
 		int closes = 0;
@@ -358,7 +358,7 @@ static void warm_up(struct __test_metadata *_metadata, FIXTURE_DATA(data) *self,
 	mount_image(_metadata, &self->e, image, nblobs);
 	ASSERT_EQ(0, read_all(_metadata, self));
 	od_set_script(d, NULL, NULL);
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, nblobs, OD_WAIT_MS));
 }
 
@@ -679,7 +679,7 @@ FIXTURE_SETUP(zerosize)
 
 FIXTURE_TEARDOWN(zerosize)
 {
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(zerosize, copen_size_0)
@@ -689,7 +689,7 @@ TEST_F(zerosize, copen_size_0)
 	char bad[256];
 	int ret;
 
-	ret = ods_mount(&self->e, "plain");
+	ret = ods_env_mount(&self->e, "plain");
 	open = od_find(d, CACHEFILES_OP_OPEN, 0);
 	ASSERT_NE(NULL, open);
 	EXPECT_EQ(0, open->reply) TH_LOG("copen %u,0: %s", open->msg_id, strerror(-open->reply));
@@ -723,7 +723,7 @@ FIXTURE_SETUP(multidev)
 
 FIXTURE_TEARDOWN(multidev)
 {
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 /*
@@ -736,7 +736,7 @@ TEST_F(multidev, needs_device_option)
 	struct od_daemon *d = &self->e.d;
 	struct od_record *open;
 
-	ASSERT_EQ(-EINVAL, ods_mount(&self->e, "multi"));
+	ASSERT_EQ(-EINVAL, ods_env_mount(&self->e, "multi"));
 	EXPECT_LT(0, od_klog_count("empty device tag"));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
 	open = od_find(d, CACHEFILES_OP_OPEN, 0);
@@ -801,7 +801,7 @@ FIXTURE_TEARDOWN(mounts)
 	if (self->mounted2 && od_umount(self->mnt2))
 		umount2(self->mnt2, MNT_DETACH);
 	rmdir(self->mnt2);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 	free(self->basic);
 	free(self->twin);
 }
@@ -948,7 +948,7 @@ TEST_F(mounts, domain_shared_blob)
 	EXPECT_EQ(0, file_size(path));
 	EXPECT_EQ(-ENOENT, file_size(ods_path(&self->e, "twin-only")));
 
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
 	EXPECT_EQ(multi->object_id, od_find(d, CACHEFILES_OP_CLOSE, 0)->object_id);
 	ASSERT_EQ(0, ods_drop_caches());

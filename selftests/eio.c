@@ -17,14 +17,14 @@ FIXTURE_VARIANT_ADD(devclose, read_taken) { .taken = true };
 FIXTURE_SETUP(devclose)
 {
 	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	od_stop(&self->e.d);	/* from here the test answers by hand */
 }
 
 FIXTURE_TEARDOWN(devclose)
 {
 	od_reader_kill(&self->r);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(devclose, pending_read_gets_eio)
@@ -108,7 +108,7 @@ FIXTURE_SETUP(badread)
 	struct stat st;
 
 	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	/* metadata now, so that only data READs come while the test scripts */
 	ASSERT_EQ(0, stat(ods_path(&self->e, BADREAD_FILE), &st));
 	od_stop(&self->e.d);
@@ -117,7 +117,7 @@ FIXTURE_SETUP(badread)
 FIXTURE_TEARDOWN(badread)
 {
 	od_reader_kill(&self->r);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(badread, reader_gets_eio)
@@ -187,9 +187,9 @@ static int warm_up(struct ods_env *e, const char *fsid)
 {
 	int closes = od_count(&e->d, CACHEFILES_OP_CLOSE), ret;
 
-	ret = ods_mount(e, fsid);
+	ret = ods_env_mount(e, fsid);
 	if (!ret)
-		ret = ods_umount(e);
+		ret = ods_env_umount(e);
 	if (!ret)
 		ret = od_wait_count(&e->d, CACHEFILES_OP_CLOSE, closes + 1, OD_WAIT_MS);
 	return ret;
@@ -266,7 +266,7 @@ FIXTURE_SETUP(copenerr)
 
 FIXTURE_TEARDOWN(copenerr)
 {
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(copenerr, mount_fails)
@@ -279,7 +279,7 @@ TEST_F(copenerr, mount_fails)
 	char sha[65];
 
 	od_set_script(d, copen_error, &cs);
-	EXPECT_EQ(variant->mount, ods_mount(&self->e, "plain"))
+	EXPECT_EQ(variant->mount, ods_env_mount(&self->e, "plain"))
 		TH_LOG("copen %lld: wrong mount error", variant->size);
 	/* the mount may return before the daemon's copen write does */
 	ASSERT_EQ(0, wait_flag(&cs.done)) TH_LOG("the daemon never answered");
@@ -290,10 +290,10 @@ TEST_F(copenerr, mount_fails)
 
 	/* a correct daemon then mounts the blob; one CLOSE, for that object */
 	od_set_script(d, NULL, NULL);
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "odd-tail"), sha));
 	EXPECT_STREQ(od_manifest_sha("plain", "odd-tail"), sha);
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, closes + 1, OD_WAIT_MS));
 	ASSERT_EQ(opens + 2, od_count(d, CACHEFILES_OP_OPEN));
 	open = od_find(d, CACHEFILES_OP_OPEN, opens + 1);
@@ -326,7 +326,7 @@ FIXTURE_SETUP(deadcache)
 
 	ASSERT_EQ(0, ods_up(&self->e));
 	ASSERT_EQ(0, warm_up(&self->e, "inline"));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "odd-tail"), sha));
 	od_stop(&self->e.d);
 	snprintf(self->mnt2, sizeof(self->mnt2), "%s-2", self->e.mnt);
@@ -338,7 +338,7 @@ FIXTURE_TEARDOWN(deadcache)
 	if (umount2(self->mnt2, MNT_DETACH) == 0)
 		TH_LOG("the second mount succeeded on a dead cache");
 	rmdir(self->mnt2);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(deadcache, new_mount_fails)
@@ -393,7 +393,7 @@ FIXTURE_SETUP(umountpending)
 	struct stat st;
 
 	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, stat(ods_path(&self->e, "big-odd"), &st));
 	od_stop(&self->e.d);
 }
@@ -403,7 +403,7 @@ FIXTURE_TEARDOWN(umountpending)
 	od_reader_kill(&self->r);
 	if (!self->e.d.running && self->e.d.dev >= 0)
 		od_start(&self->e.d);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(umountpending, read_pending)
@@ -441,7 +441,7 @@ TEST_F(umountpending, read_pending)
 	ASSERT_EQ(0, od_reader_wait(&self->r, OD_WAIT_MS));
 	EXPECT_EQ(0, self->r.result);
 	EXPECT_STREQ(od_manifest_sha("plain", "big-odd"), self->r.sha256);
-	EXPECT_EQ(0, ods_umount(&self->e));
+	EXPECT_EQ(0, ods_env_umount(&self->e));
 	EXPECT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS))
 		TH_LOG("no CLOSE after the reader let go of the unmounted fs");
 	EXPECT_STREQ("", d->error);
@@ -470,7 +470,7 @@ FIXTURE_SETUP(killwait)
 	struct stat st;
 
 	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, stat(ods_path(&self->e, "big-odd"), &st));
 	od_stop(&self->e.d);
 }
@@ -478,7 +478,7 @@ FIXTURE_SETUP(killwait)
 FIXTURE_TEARDOWN(killwait)
 {
 	od_reader_kill(&self->r);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(killwait, killed_reader_request_gone)

@@ -317,7 +317,7 @@ static void sweep_one(struct __test_metadata *_metadata,
 		if (row->ret)
 			row->retry = od_cmd(d, "bind ondemand");
 		ASSERT_EQ(0, od_start(d));
-		row->end = ods_mount(&self->e, "plain");
+		row->end = ods_env_mount(&self->e, "plain");
 		break;
 
 	case OP_MOUNT:
@@ -325,7 +325,7 @@ static void sweep_one(struct __test_metadata *_metadata,
 		ASSERT_EQ(0, nth_child(n, do_mount, (void *)mnt, row, OD_WAIT_MS));
 		self->e.mounted = !row->ret;
 		if (row->ret)
-			row->retry = ods_mount(&self->e, "plain");
+			row->retry = ods_env_mount(&self->e, "plain");
 		break;
 
 	case OP_DEVREAD:
@@ -345,7 +345,7 @@ static void sweep_one(struct __test_metadata *_metadata,
 		/* a failed read() fails the OPEN, and with it this mount */
 		if (row->ret) {
 			EXPECT_NE(0, self->m.result) TH_LOG("mounted without an OPEN");
-			row->retry = ods_mount(&self->e, "plain");
+			row->retry = ods_env_mount(&self->e, "plain");
 		} else {
 			row->end = self->m.result;
 		}
@@ -374,7 +374,7 @@ static void sweep_one(struct __test_metadata *_metadata,
 	case OP_PWRITE:
 	case OP_CREAD:
 		ASSERT_EQ(0, bind_up(&self->e));
-		ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+		ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 		ASSERT_EQ(0, stat(path, &st));
 		reads = od_count(d, CACHEFILES_OP_READ);
 		self->hold = true;
@@ -415,7 +415,7 @@ static void sweep_one(struct __test_metadata *_metadata,
 
 	case OP_FILEREAD:
 		ASSERT_EQ(0, bind_up(&self->e));
-		ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+		ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 		ASSERT_EQ(0, nth_child(n, do_fileread, path, row, OD_WAIT_MS));
 		EXPECT_NE(-EILSEQ, row->ret) TH_LOG("N=%u: wrong data", n);
 		if (row->ret != 1 << 16) {
@@ -429,12 +429,12 @@ static void sweep_one(struct __test_metadata *_metadata,
 
 	case OP_UMOUNT:
 		ASSERT_EQ(0, bind_up(&self->e));
-		ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+		ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 		ASSERT_EQ(0, stat(path, &st));
 		ASSERT_EQ(0, nth_child(n, do_umount, (void *)mnt, row, OD_WAIT_MS));
 		self->e.mounted = !!row->ret;
 		if (row->ret)
-			row->retry = ods_umount(&self->e);
+			row->retry = ods_env_umount(&self->e);
 		/* the withdrawal runs on after umount returned */
 		row->end = od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS);
 		break;
@@ -482,7 +482,7 @@ static void recover(struct __test_metadata *_metadata,
 	od_mount_kill(&self->m);
 	if (self->e.d.rec && self->e.d.dev >= 0 && !self->e.d.running)
 		od_start(&self->e.d);	/* answers the CLOSE of the umount */
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 	ASSERT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("N=%u: the cache stays bound", n);
 	/*
 	 * Every fd of the step is closed now: a slot still taken with no file
@@ -496,13 +496,13 @@ static void recover(struct __test_metadata *_metadata,
 
 	ret = bind_up(&self->e);
 	ASSERT_EQ(0, ret) TH_LOG("N=%u: no bind afterwards: %s", n, strerror(-ret));
-	ret = ods_mount(&self->e, "plain");
+	ret = ods_env_mount(&self->e, "plain");
 	ASSERT_EQ(0, ret) TH_LOG("N=%u: no mount afterwards: %s", n, strerror(-ret));
 	ret = od_check_image(self->e.mnt, "plain", 3 * OD_WAIT_MS, bad, sizeof(bad));
 	EXPECT_EQ(0, ret) TH_LOG("N=%u: afterwards %s: %s", n, bad,
 				 ret == -EILSEQ ? "wrong data" : strerror(-ret));
 	EXPECT_STREQ("", self->e.d.error);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 	ASSERT_EQ(0, od_wait_dev_free(OD_WAIT_MS));
 	ASSERT_EQ(0, cull(self->e.cache));
 }
@@ -543,7 +543,7 @@ FIXTURE_TEARDOWN(failnth)
 	EXPECT_EQ(0, od_fault_reset());
 	od_reader_kill(&self->r);
 	od_mount_kill(&self->m);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 	od_rm_tree(self->e.cache);
 }
 

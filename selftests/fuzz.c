@@ -355,7 +355,7 @@ FIXTURE_TEARDOWN(fuzz)
 {
 	for (int i = 0; i < READERS; i++)
 		od_reader_kill(&self->r[i]);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 	free(self->files);
 	free(self->size);
 }
@@ -392,7 +392,7 @@ static void round_up(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, od_bind(&e->d, e->cache, NULL));
 	od_set_script(&e->d, fuzz_script, &self->f);
 	ASSERT_EQ(0, od_start(&e->d));
-	ASSERT_EQ(0, ods_mount(e, blob)) TH_LOG("round %d: mounting %s", round, blob);
+	ASSERT_EQ(0, ods_env_mount(e, blob)) TH_LOG("round %d: mounting %s", round, blob);
 	/* sizes now, while READs are answered properly: later the test must not block */
 	for (int i = 0; i < self->nfiles; i++) {
 		struct stat st;
@@ -508,7 +508,7 @@ TEST_F(fuzz, random_replies)
 	for (round = 0; round < ROUNDS; round++) {
 		round_up(_metadata, self, round);
 		read_round(_metadata, self);
-		ASSERT_EQ(0, ods_umount(&self->e)) TH_LOG("round %d: umount", round);
+		ASSERT_EQ(0, ods_env_umount(&self->e)) TH_LOG("round %d: umount", round);
 		EXPECT_STREQ("", self->e.d.error);
 		od_teardown(&self->e.d);
 		EXPECT_EQ(0, remove_cache(self->e.cache));

@@ -35,7 +35,7 @@ FIXTURE_SETUP(sequence)
 	self->mt.pid = -1;
 	od_holder_init(&self->h);
 	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, variant->fixture));
+	ASSERT_EQ(0, ods_env_mount(&self->e, variant->fixture));
 	snprintf(self->mnt2, sizeof(self->mnt2), "%s-2", self->e.mnt);
 }
 
@@ -55,7 +55,7 @@ FIXTURE_TEARDOWN(sequence)
 	if (ret && ret != -EINVAL && ret != -ENOENT)
 		umount2(self->mnt2, MNT_DETACH);
 	rmdir(self->mnt2);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(sequence, open_keys_and_close_at_umount)
@@ -85,7 +85,7 @@ TEST_F(sequence, open_keys_and_close_at_umount)
 		EXPECT_EQ(sizeof(struct cachefiles_msg) + sizeof(struct cachefiles_read), m->len);
 	}
 
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS))
 		TH_LOG("no CLOSE after umount");
 	m = od_find(d, CACHEFILES_OP_CLOSE, 0);

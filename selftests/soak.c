@@ -218,7 +218,7 @@ static int soak_mount(FIXTURE_DATA(soak) *self, int *failures)
 	int ret = 0;
 
 	for (int i = 0; i < SOAK_RETRIES && !self->e.mounted; i++) {
-		ret = ods_mount(&self->e, images[0]);
+		ret = ods_env_mount(&self->e, images[0]);
 		*failures += !!ret;
 	}
 	for (int i = 0; i < SOAK_RETRIES && !self->mounted2 && self->e.mounted; i++) {
@@ -229,12 +229,12 @@ static int soak_mount(FIXTURE_DATA(soak) *self, int *failures)
 	return ret;
 }
 
-static void soak_down(FIXTURE_DATA(soak) *self)
+static void soak_down(struct __test_metadata *_metadata, FIXTURE_DATA(soak) *self)
 {
 	if (self->mounted2 && umount2(self->mnt2, 0))
 		umount2(self->mnt2, MNT_DETACH);
 	self->mounted2 = false;
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 /* A new daemon on a new, cold cache directory. */
@@ -274,7 +274,7 @@ FIXTURE_TEARDOWN(soak)
 		return;
 	/* nothing is injected any more, whatever happened */
 	EXPECT_EQ(0, od_fault_reset());
-	soak_down(self);
+	soak_down(_metadata, self);
 	rmdir(self->mnt2);
 	for (int i = 0; i < 2; i++)
 		free(self->files[i]);
@@ -326,7 +326,7 @@ TEST_F(soak, random_alloc_failures)
 		if (what == 1) {
 			ASSERT_EQ(0, ods_drop_caches());
 		} else if (what == 2) {
-			soak_down(self);
+			soak_down(_metadata, self);
 			ASSERT_EQ(0, soak_up(self, soak_daemon));
 		}
 		ASSERT_EQ(0, soak_mount(self, &mount_fail))
@@ -370,9 +370,9 @@ TEST_F(soak, random_alloc_failures)
 	EXPECT_LT(0, faults) TH_LOG("no allocation was failed");
 
 	/* recovery: no injection, a new daemon, a cold cache, every file right */
-	soak_down(self);
+	soak_down(_metadata, self);
 	ASSERT_EQ(0, soak_up(self, NULL));
-	ASSERT_EQ(0, ods_mount(&self->e, images[0]));
+	ASSERT_EQ(0, ods_env_mount(&self->e, images[0]));
 	ASSERT_EQ(0, od_mount(images[1], NULL, self->mnt2));
 	self->mounted2 = true;
 	for (int img = 0; img < 2; img++) {
