@@ -5,6 +5,7 @@
  * and the bounded check of a whole image against its manifest.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,4 +198,16 @@ int od_check_image(const char *mnt, const char *fixture, int timeout_ms,
 	if (bad && len)
 		snprintf(bad, len, "%s", res.path);
 	return res.ret;
+}
+
+void od_test_dir(char *buf, size_t len, const char *root, const char *fmt, ...)
+{
+	int n = snprintf(buf, len, "%s/t%d", root, getpid());
+	va_list ap;
+
+	if (!fmt || n < 0 || (size_t)n >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
 }

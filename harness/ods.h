@@ -53,13 +53,19 @@ struct ods_env {
 	bool mounted;
 };
 
+/* The test process's own cache and mount directories (od_test_dir()). */
+static inline void ods_env_name(struct ods_env *e)
+{
+	od_test_dir(e->cache, sizeof(e->cache), OD_CACHE_ROOT, NULL);
+	od_test_dir(e->mnt, sizeof(e->mnt), OD_MNT_ROOT, NULL);
+}
+
 /* Fresh cache directory per test process: every test starts cold. */
 static inline int ods_up(struct ods_env *e)
 {
 	int ret;
 
-	snprintf(e->cache, sizeof(e->cache), OD_CACHE_ROOT "/t%d", getpid());
-	snprintf(e->mnt, sizeof(e->mnt), "/mnt/t%d", getpid());
+	ods_env_name(e);
 	ret = od_bind(&e->d, e->cache, NULL);
 	return ret ? ret : od_start(&e->d);
 }

@@ -30,6 +30,7 @@
 
 #define OD_BLOB_DIR	"/fixtures/blobs"
 #define OD_CACHE_ROOT	"/cache"
+#define OD_MNT_ROOT	"/mnt"
 #define OD_BLOCK	4096
 #define OD_MAX_RECORDS	8192
 #define OD_MAX_OBJECTS	256
@@ -317,6 +318,12 @@ struct od_manifest_entry {
 };
 int od_manifest_load(const char *fixture, struct od_manifest_entry **out);
 const char *od_manifest_sha(const char *fixture, const char *path);	/* static buffer */
+/*
+ * A directory of the calling test process's own under root (OD_CACHE_ROOT,
+ * OD_MNT_ROOT): "<root>/t<pid>", then fmt's suffix if fmt is not NULL.
+ * Every test starts with a cold cache and a mount point of its own.
+ */
+void od_test_dir(char *buf, size_t len, const char *root, const char *fmt, ...);
 
 /* The bytes fixtures/gen-tree.sh puts at [off, off + len) of a fixture file. */
 void od_tree_fill(const char *path, off_t off, size_t len, char *out);

@@ -20,8 +20,8 @@ FIXTURE(classic) {
 FIXTURE_SETUP(classic)
 {
 	self->mo.pid = -1;
-	snprintf(self->cache, sizeof(self->cache), OD_CACHE_ROOT "/t%d", getpid());
-	snprintf(self->mnt, sizeof(self->mnt), "/mnt/t%d", getpid());
+	od_test_dir(self->cache, sizeof(self->cache), OD_CACHE_ROOT, NULL);
+	od_test_dir(self->mnt, sizeof(self->mnt), OD_MNT_ROOT, NULL);
 	ASSERT_EQ(0, od_bind_classic(&self->d, self->cache));
 }
 

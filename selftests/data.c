@@ -86,38 +86,21 @@ static int check_range(struct __test_metadata *_metadata, const char *path,
 	return r.result || strcmp(sha, r.sha256) ? -1 : 0;
 }
 
+/* In a child: stat()'s size, or -errno. */
+static void stat_size(void *path, void *size)
+{
+	struct stat st;
+
+	*(off_t *)size = stat(path, &st) ? -errno : st.st_size;
+}
+
 /* stat() in a child, so that a hung lookup cannot hang the test: size or -errno. */
 static off_t file_size(const char *path)
 {
-	struct pollfd p;
-	int fds[2];
 	off_t size;
-	pid_t pid;
+	int ret = od_child_run(stat_size, (void *)path, &size, sizeof(size), OD_WAIT_MS);
 
-	if (pipe(fds))
-		return -errno;
-	pid = fork();
-	if (pid == 0) {
-		struct stat st;
-
-		for (int i = 3; i < 1024; i++)
-			if (i != fds[1])
-				close(i);
-		size = stat(path, &st) ? -errno : st.st_size;
-		_exit(write(fds[1], &size, sizeof(size)) != sizeof(size));
-	}
-	close(fds[1]);
-	p = (struct pollfd){ .fd = fds[0], .events = POLLIN };
-	if (pid < 0 || poll(&p, 1, OD_WAIT_MS) <= 0 ||
-	    read(fds[0], &size, sizeof(size)) != sizeof(size))
-		size = -ETIMEDOUT;
-	if (pid > 0) {
-		if (size == -ETIMEDOUT)
-			kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-	close(fds[0]);
-	return size;
+	return ret ? -ETIMEDOUT : size;
 }
 
 /* What the tree reader reports per file. */
@@ -139,29 +122,23 @@ static int read_tree(struct __test_metadata *_metadata, struct od_daemon *d,
 {
 	char path[PATH_MAX * 2];
 	struct tree_result res;
-	int p[2], bad = 0;
-	pid_t pid;
+	struct od_child c;
+	int bad = 0;
 
-	ASSERT_EQ(0, pipe(p));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		for (int i = 3; i < 1024; i++)
-			if (i != p[1])
-				close(i);
+	ASSERT_EQ(0, od_child_start(&c));
+	if (c.pid == 0) {
 		for (int i = 0; i < nfiles; i++) {
 			snprintf(path, sizeof(path), "%s/%s", mnt, files[i].path);
 			res.index = i;
 			res.sha[0] = 0;
 			res.result = od_sha256_file(path, res.sha);
-			if (write(p[1], &res, sizeof(res)) != sizeof(res))
+			if (write(c.pipe, &res, sizeof(res)) != sizeof(res))
 				_exit(1);
 		}
 		_exit(0);
 	}
-	close(p[1]);
 	for (int i = 0; i < nfiles; i++) {
-		struct pollfd pf = { .fd = p[0], .events = POLLIN };
+		struct pollfd pf = { .fd = c.pipe, .events = POLLIN };
 		long deadline = od_now_ms() + 10 * OD_WAIT_MS;
 		int reads = od_count(d, CACHEFILES_OP_READ), ret;
 
@@ -169,8 +146,8 @@ static int read_tree(struct __test_metadata *_metadata, struct od_daemon *d,
 		while ((ret = poll(&pf, 1, OD_WAIT_MS)) == 0 && od_now_ms() < deadline &&
 		       reads != od_count(d, CACHEFILES_OP_READ))
 			reads = od_count(d, CACHEFILES_OP_READ);
-		if (ret <= 0 || read(p[0], &res, sizeof(res)) != sizeof(res)) {
-			kill(pid, SIGKILL);
+		if (ret <= 0 || read(c.pipe, &res, sizeof(res)) != sizeof(res)) {
+			od_child_kill(&c);
 			bad = nfiles - i;
 			EXPECT_EQ(0, -ETIMEDOUT) TH_LOG("reading %s: no result", files[i].path);
 			break;
@@ -181,8 +158,7 @@ static int read_tree(struct __test_metadata *_metadata, struct od_daemon *d,
 			TH_LOG("%s differs from the manifest", files[i].path);
 		bad += res.result || strcmp(files[i].sha256, res.sha);
 	}
-	waitpid(pid, NULL, 0);
-	close(p[0]);
+	od_child_kill(&c);	/* it has exited, unless it hangs */
 	return bad;
 }
 

@@ -55,7 +55,6 @@ FIXTURE(failnth) {
 	struct od_reader r;
 	int nth;		/* this thread's fail-nth */
 	bool hold;		/* the daemon leaves READs to the test */
-	const char *skip;
 };
 
 FIXTURE_VARIANT(failnth) {
@@ -153,39 +152,25 @@ typedef int (*nth_fn)(int nth, unsigned int n, void *arg, int *left);
 static int nth_child(unsigned int n, nth_fn fn, void *arg, struct nth_row *row,
 		     int timeout_ms)
 {
-	struct pollfd p = { .events = POLLIN };
-	int pipefd[2], res[2];
-	pid_t pid;
+	struct od_child c;
+	int res[2], ret = od_child_start(&c);
 
-	if (pipe2(pipefd, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		int nth;
+	if (ret)
+		return ret;
+	if (c.pid == 0) {
+		int nth = od_fail_nth_open();
 
-		/* the daemon's fds must not outlive it in here */
-		for (int i = 3; i < 1024; i++)
-			if (i != pipefd[1])
-				close(i);
-		nth = od_fail_nth_open();
 		res[1] = -1;
 		res[0] = nth < 0 ? nth : fn(nth, n, arg, &res[1]);
-		_exit(write(pipefd[1], res, sizeof(res)) == sizeof(res) ? 0 : 2);
+		od_child_report(&c, res, sizeof(res));
 	}
-	close(pipefd[1]);
-	p.fd = pipefd[0];
-	if (poll(&p, 1, timeout_ms) <= 0) {
-		kill(pid, SIGKILL);
-		res[0] = -ETIMEDOUT;
-		res[1] = -1;
-	} else if (read(pipefd[0], res, sizeof(res)) != sizeof(res)) {
-		res[0] = -EPIPE;
+	ret = od_child_wait(&c, res, sizeof(res), timeout_ms);
+	if (ret == -ETIMEDOUT)
+		od_child_kill(&c);
+	if (ret) {
+		res[0] = ret;	/* -ETIMEDOUT, or -EPIPE: it died without a result */
 		res[1] = -1;
 	}
-	waitpid(pid, NULL, 0);
-	close(pipefd[0]);
 	row->ret = res[0];
 	row->left = res[1];
 	return 0;
@@ -510,14 +495,14 @@ static void recover(struct __test_metadata *_metadata,
 FIXTURE_SETUP(failnth)
 {
 	static const char *const attrs[] = { "failslab", "fail_page_alloc" };
+	const char *why;
 
 	self->r.pid = self->m.pid = -1;
 	self->e.d.dev = -1;
-	snprintf(self->e.cache, sizeof(self->e.cache), OD_CACHE_ROOT "/t%d", getpid());
-	snprintf(self->e.mnt, sizeof(self->e.mnt), "/mnt/t%d", getpid());
-	self->skip = ods_kconfig_missing(OD_FAULT_KCONFIG) ?: od_fault_missing();
-	if (self->skip)
-		return;
+	ods_env_name(&self->e);
+	why = ods_kconfig_missing(OD_FAULT_KCONFIG) ?: od_fault_missing();
+	if (why)
+		SKIP(return, "%s", why);
 	ASSERT_EQ(0, mkdir(self->e.cache, 0700));
 	self->nth = od_fail_nth_open();
 	ASSERT_LE(0, self->nth);
@@ -537,7 +522,7 @@ FIXTURE_SETUP(failnth)
 
 FIXTURE_TEARDOWN(failnth)
 {
-	if (self->skip)
+	if (ods_test_skipped(_metadata))
 		return;
 	od_fail_nth_arm(self->nth, 0);
 	EXPECT_EQ(0, od_fault_reset());
@@ -553,8 +538,8 @@ TEST_F_TIMEOUT(failnth, sweep, 600)
 	unsigned int n, injected = 0;
 	struct nth_row row;
 
-	if (self->skip)
-		SKIP(return, "%s", self->skip);
+	if (ods_test_skipped(_metadata))
+		return;
 	ksft_print_msg("%-22s %4s  %-9s %-8s %-9s %-9s %s\n", "step", "N", "result",
 		       "fault", "retry", "end", "ms");
 	for (n = from; n <= to; n++) {

@@ -348,7 +348,7 @@ FIXTURE_SETUP(fuzz)
 	self->nfiles = od_manifest_load("plain", &self->files);
 	ASSERT_LT(0, self->nfiles);
 	self->size = calloc(self->nfiles, sizeof(*self->size));
-	snprintf(self->e.mnt, sizeof(self->e.mnt), "/mnt/t%d", getpid());
+	od_test_dir(self->e.mnt, sizeof(self->e.mnt), OD_MNT_ROOT, NULL);
 }
 
 FIXTURE_TEARDOWN(fuzz)
@@ -386,7 +386,7 @@ static void round_up(struct __test_metadata *_metadata,
 	self->f.nheld = self->f.opens = self->f.round_orphans = 0;
 	self->f.done_read = 0;
 	self->f.mounted = false;
-	snprintf(e->cache, sizeof(e->cache), OD_CACHE_ROOT "/t%d.%d", getpid(), round);
+	od_test_dir(e->cache, sizeof(e->cache), OD_CACHE_ROOT, ".%d", round);
 	/* the last round's cache is released once its anon fds are closed */
 	ASSERT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("an anon fd outlived its daemon");
 	ASSERT_EQ(0, od_bind(&e->d, e->cache, NULL));

@@ -212,8 +212,7 @@ FIXTURE_SETUP(restore)
 
 	self->old.cmd = self->old.report = -1;
 	self->r.pid = self->mo.pid = -1;
-	snprintf(self->e.cache, sizeof(self->e.cache), OD_CACHE_ROOT "/t%d", getpid());
-	snprintf(self->e.mnt, sizeof(self->e.mnt), "/mnt/t%d", getpid());
+	ods_env_name(&self->e);
 	ASSERT_EQ(0, od_bind(&self->e.d, self->e.cache, NULL));
 	if (!od_kernel_has_restore(&self->e.d))
 		SKIP(return, "no \"restore\": the kernel predates the failover series");
@@ -349,8 +348,7 @@ FIXTURE(restoreheld) {
 FIXTURE_SETUP(restoreheld)
 {
 	self->mo.pid = self->r.pid = -1;
-	snprintf(self->e.cache, sizeof(self->e.cache), OD_CACHE_ROOT "/t%d", getpid());
-	snprintf(self->e.mnt, sizeof(self->e.mnt), "/mnt/t%d", getpid());
+	ods_env_name(&self->e);
 	ASSERT_EQ(0, od_bind(&self->e.d, self->e.cache, NULL));
 	if (!od_kernel_has_restore(&self->e.d))
 		SKIP(return, "no \"restore\": the kernel predates the failover series");
@@ -485,8 +483,7 @@ FIXTURE_SETUP(daemonkill)
 
 	self->old.cmd = self->old.report = -1;
 	self->r[0].pid = self->r[1].pid = -1;
-	snprintf(self->e.cache, sizeof(self->e.cache), OD_CACHE_ROOT "/t%d", getpid());
-	snprintf(self->e.mnt, sizeof(self->e.mnt), "/mnt/t%d", getpid());
+	ods_env_name(&self->e);
 	ASSERT_EQ(0, old_start(&self->old, NULL, self->e.cache));
 	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	for (int i = 0; i < 2; i++) {
@@ -662,23 +659,6 @@ FIXTURE_TEARDOWN(secondmount)
 	ods_down(_metadata, &self->e);
 }
 
-/* Every file of fixture under mnt matches its manifest. */
-static void check_tree(struct __test_metadata *_metadata, const char *fixture,
-		       const char *mnt)
-{
-	struct od_manifest_entry *f;
-	int n = od_manifest_load(fixture, &f);
-	char path[PATH_MAX * 2], sha[65];
-
-	ASSERT_LT(0, n);
-	for (int i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", mnt, f[i].path);
-		EXPECT_EQ(0, od_sha256_file(path, sha)) TH_LOG("reading %s", path);
-		EXPECT_STREQ(f[i].sha256, sha) TH_LOG("%s differs", path);
-	}
-	free(f);
-}
-
 static void check_open(struct __test_metadata *_metadata, struct od_record *m,
 		       const char *fsid, const char *domain)
 {
@@ -710,12 +690,12 @@ TEST_F(secondmount, while_mounted_then_remount)
 		check_open(_metadata, od_find(d, CACHEFILES_OP_OPEN, 1),
 			   variant->fsid, variant->domain);
 		EXPECT_NE(first->object_id, od_find(d, CACHEFILES_OP_OPEN, 1)->object_id);
-		check_tree(_metadata, variant->fsid, self->mnt2);
+		ods_expect_image(_metadata, self->mnt2, variant->fsid);
 	} else {
 		EXPECT_EQ(1, od_count(d, CACHEFILES_OP_OPEN)) TH_LOG("the refused mount sent OPEN");
 		EXPECT_LT(refused, od_klog_count("failed to register volume for erofs,plain"));
 	}
-	check_tree(_metadata, "plain", self->e.mnt);
+	ods_expect_image(_metadata, self->e.mnt, "plain");
 
 	/* the first goes; its object gets the only CLOSE */
 	ASSERT_EQ(0, ods_env_umount(&self->e));
@@ -738,9 +718,9 @@ TEST_F(secondmount, while_mounted_then_remount)
 	m = od_find(d, CACHEFILES_OP_OPEN, od_count(d, CACHEFILES_OP_OPEN) - 1);
 	check_open(_metadata, m, "plain", NULL);
 	EXPECT_NE(first->object_id, m->object_id);
-	check_tree(_metadata, "plain", remount);
+	ods_expect_image(_metadata, remount, "plain");
 	EXPECT_EQ(reads, od_count(d, CACHEFILES_OP_READ)) TH_LOG("warm cache, yet READs");
-	check_tree(_metadata, variant->fsid, self->mnt2);
+	ods_expect_image(_metadata, self->mnt2, variant->fsid);
 
 	if (self->e.mounted) {
 		ASSERT_EQ(0, ods_env_umount(&self->e));
