@@ -163,19 +163,15 @@ static void od_read_range(const char *path, off_t off, off_t len,
 
 int od_reader_start(struct od_reader *r, const char *path, off_t off, off_t len)
 {
+	struct od_reader_result res = { 0 };
 	int ret;
 
 	memset(r, 0, sizeof(*r));
 	ret = od_child_start(&r->child);
-	if (ret)
+	if (ret || r->pid)
 		return ret;
-	if (r->pid == 0) {
-		struct od_reader_result res = { 0 };
-
-		od_read_range(path, off, len, &res);
-		od_child_report(&r->child, &res, sizeof(res));
-	}
-	return 0;
+	od_read_range(path, off, len, &res);
+	od_child_report(&r->child, &res, sizeof(res));
 }
 
 int od_reader_wait(struct od_reader *r, int timeout_ms)

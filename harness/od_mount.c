@@ -105,8 +105,9 @@ int od_mount_image(const char *image, const char *domain, const char *mnt)
 	return od_mount_opts(mnt, "%s", opts);
 }
 
-int od_mount_start(struct od_mounter *m, const char *fsid, const char *domain,
-		   const char *mnt)
+/* mount(2) (fsid set) or umount(2) (fsid NULL) in a child of its own. */
+static int od_mount_child(struct od_mounter *m, const char *fsid, const char *domain,
+			  const char *mnt)
 {
 	int ret;
 
@@ -115,10 +116,16 @@ int od_mount_start(struct od_mounter *m, const char *fsid, const char *domain,
 	if (ret)
 		return ret;
 	if (m->pid == 0) {
-		ret = od_mount(fsid, domain, mnt);
+		ret = fsid ? od_mount(fsid, domain, mnt) : od_umount(mnt);
 		od_child_report(&m->child, &ret, sizeof(ret));
 	}
 	return 0;
+}
+
+int od_mount_start(struct od_mounter *m, const char *fsid, const char *domain,
+		   const char *mnt)
+{
+	return od_mount_child(m, fsid, domain, mnt);
 }
 
 int od_mount_wait(struct od_mounter *m, int timeout_ms)
@@ -138,15 +145,5 @@ void od_mount_kill(struct od_mounter *m)
 
 int od_umount_start(struct od_mounter *m, const char *mnt)
 {
-	int ret;
-
-	memset(m, 0, sizeof(*m));
-	ret = od_child_start(&m->child);
-	if (ret)
-		return ret;
-	if (m->pid == 0) {
-		ret = od_umount(mnt);
-		od_child_report(&m->child, &ret, sizeof(ret));
-	}
-	return 0;
+	return od_mount_child(m, NULL, NULL, mnt);
 }

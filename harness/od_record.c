@@ -142,23 +142,36 @@ struct od_record *od_find(struct od_daemon *d, uint32_t opcode, int nth)
 	return m;
 }
 
-int od_wait_count(struct od_daemon *d, uint32_t opcode, int n, int timeout_ms)
+/*
+ * Until the records of an opcode (pending: those not answered yet) are at
+ * least n (pending: at most n): 0, or -ETIMEDOUT.
+ */
+static int od_wait_records(struct od_daemon *d, uint32_t opcode, bool pending,
+			   int n, int timeout_ms)
 {
 	struct timespec until;
 	int have, ret = 0;
+	bool done;
 
 	od_deadline(&until, timeout_ms);
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
 		have = 0;
 		for (int i = 0; i < d->nrec; i++)
-			have += d->rec[i].opcode == opcode;
-		if (have >= n || ret == ETIMEDOUT)
+			have += d->rec[i].opcode == opcode &&
+				(!pending || !d->rec[i].answered);
+		done = pending ? have <= n : have >= n;
+		if (done || ret == ETIMEDOUT)
 			break;
 		ret = pthread_cond_timedwait(&d->cond, &d->lock, &until);
 	}
 	pthread_mutex_unlock(&d->lock);
-	return have >= n ? 0 : -ETIMEDOUT;
+	return done ? 0 : -ETIMEDOUT;
+}
+
+int od_wait_count(struct od_daemon *d, uint32_t opcode, int n, int timeout_ms)
+{
+	return od_wait_records(d, opcode, false, n, timeout_ms);
 }
 
 int od_pending(struct od_daemon *d, uint32_t opcode, struct od_record **out,
@@ -176,21 +189,7 @@ int od_pending(struct od_daemon *d, uint32_t opcode, struct od_record **out,
 
 int od_wait_answered(struct od_daemon *d, uint32_t opcode, int timeout_ms)
 {
-	struct timespec until;
-	int left, ret = 0;
-
-	od_deadline(&until, timeout_ms);
-	pthread_mutex_lock(&d->lock);
-	for (;;) {
-		left = 0;
-		for (int i = 0; i < d->nrec; i++)
-			left += d->rec[i].opcode == opcode && !d->rec[i].answered;
-		if (!left || ret == ETIMEDOUT)
-			break;
-		ret = pthread_cond_timedwait(&d->cond, &d->lock, &until);
-	}
-	pthread_mutex_unlock(&d->lock);
-	return left ? -ETIMEDOUT : 0;
+	return od_wait_records(d, opcode, true, 0, timeout_ms);
 }
 
 /*

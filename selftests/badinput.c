@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * E. Bad input from the daemon: malformed copen (E1), wrong
+ * Bad input from the daemon: malformed copen (E1), wrong
  * READ_COMPLETE (E2), bad anon-fd writes (E3), junk commands (E4), a
  * read() of an OPEN into a buffer the kernel cannot write (E5).
  *

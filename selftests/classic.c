@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * F7. EROFS over a cache bound without "ondemand" (cachefilesd's classic
+ * EROFS over a cache bound without "ondemand" (cachefilesd's classic
  * mode).  The cache has no daemon to ask: cachefiles takes the cookie as
  * a classic one (no OPEN, no anon fd), and the on-demand read that EROFS
  * asks for returns without a request (cachefiles_ondemand_send_req()

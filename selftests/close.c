@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * C. Premature anon-fd close.  Two kernel behaviours exist and each is
+ * Premature anon-fd close.  Two kernel behaviours exist and each is
  * checked exactly: 5.19 fails the object's pending READs with EIO; kernels
  * with the 2024 failover series (which also added "restore") keep them and
  * reopen the object with a new OPEN before handing the READ out again.

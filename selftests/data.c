@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A. Data plane: what the daemon writes is what readers get, once, and
+ * Data plane: what the daemon writes is what readers get, once, and
  * from the right blob.
  *
  * The data fixture runs each test over every image: plain (every file in

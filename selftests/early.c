@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * B. The daemon acts before the kernel has asked: a read() with nothing
+ * The daemon acts before the kernel has asked: a read() with nothing
  * queued, and a copen for an OPEN it has not read yet.
  */
 #include "ods.h"

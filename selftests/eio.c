@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* D. -EIO paths: when the daemon fails, readers get EIO and nobody hangs. */
+/* -EIO paths: when the daemon fails, readers get EIO and nobody hangs. */
 #include "ods.h"
 
 FIXTURE(devclose) {

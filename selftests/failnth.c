@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * G1. fail-nth sweeps: for each step of the protocol, fail the N-th memory
+ * Fail-nth sweeps: for each step of the protocol, fail the N-th memory
  * allocation of that one syscall (/proc/thread-self/fail-nth), for N = 1, 2,
  * ... until the syscall gets through without reaching its N-th allocation.
  *

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * E5. Protocol fuzz: a daemon that answers each message with a random mix
+ * Protocol fuzz: a daemon that answers each message with a random mix
  * of valid and invalid replies (junk copen forms, wrong READ_COMPLETE ids,
  * misaligned writes, partial or no data, held and reordered answers, small
  * delays, anon fds closed early), while readers read the fixture's files.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * D8. Cache-file I/O errors, injected with /proc/sys/cachefiles/error_injection
+ * Cache-file I/O errors, injected with /proc/sys/cachefiles/error_injection
  * (CONFIG_CACHEFILES_ERROR_INJECTION): bit 1 (value 2) turns cachefiles' own
  * lookups, seeks, reads and writes of the cache into EIO, bit 0 (value 1)
  * turns its writes into ENOSPC (cachefiles_inject_*_error()).

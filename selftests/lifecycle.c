@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * F. Lifecycle of cache objects across mounts, daemons and the cache
+ * Lifecycle of cache objects across mounts, daemons and the cache
  * manager's commands: what a later mount sees after an earlier one failed,
  * was served by another daemon, was culled, or was remounted.
  */

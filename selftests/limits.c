@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * I. Resources run out: the daemon has no fd left for an OPEN's anon fd
+ * Resources run out: the daemon has no fd left for an OPEN's anon fd
  * (I1), the cache disk is too full for the daemon's writes (I2), there is
  * no memory for an object id (I3).  Each case checks the errno the daemon
  * gets, what becomes of the request, and that everything works again once

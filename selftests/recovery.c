@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * F. Lifecycle and recovery: daemons that crash, hand over, or leave
+ * Lifecycle and recovery: daemons that crash, hand over, or leave
  * things behind, and caches shared by several mounts.
  *
  * A crashing daemon has to be a process of its own, so these tests fork an

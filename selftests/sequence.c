@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* B. Sequencing: what the messages say, and in which order they come. */
+/* Sequencing: what the messages say, and in which order they come. */
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * F3, F4. Opening and binding a cache: who may open /dev/cachefiles and
+ * Opening and binding a cache: who may open /dev/cachefiles and
  * how often, and which command sequences bind one.  A variant is a script
  * of steps, each with the result fs/cachefiles/daemon.c gives it.  After
  * every script, all fds closed, the device must be free again.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * G2. A bounded soak under random allocation failures.  failslab and
+ * A bounded soak under random allocation failures.  failslab and
  * fail_page_alloc fail a seeded share of the allocations made by the test's
  * readers and by its daemon thread, and by nobody else (task-filter: only
  * tasks with make-it-fail set, which the readers and the daemon thread set

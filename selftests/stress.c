@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * H. Stress, bounded: every wait has a timeout and every byte is checked.
+ * Stress, bounded: every wait has a timeout and every byte is checked.
  *
  * stress (H1): the hundreds of files of the "large" image, read by many
  * reader processes at once, against a daemon whose threads all read
