@@ -197,3 +197,35 @@ int od_reply(struct od_daemon *d, struct od_record *m)
 	}
 	return od_store_reply(d, m, ret);
 }
+
+enum od_action od_answer_open_by_hand(struct od_daemon *d, struct od_record *m,
+				      void *arg)
+{
+	struct od_open_by_hand *h = arg;
+	long long size = h->blob_size ? od_blob_size(m->cookie_key) : h->size;
+
+	if (m->opcode != CACHEFILES_OP_OPEN)
+		return OD_REPLY;
+	h->opens++;
+	h->blocked = od_wait_blocked(getpid(), OD_WAIT_MS);	/* the mount */
+	if (h->close_first)
+		close(m->anon_fd);
+	h->ret = od_copen(d, m->msg_id, size);
+	if (!h->close_first)
+		close(m->anon_fd);
+	od_store_reply(d, m, h->ret);
+	__atomic_store_n(&h->done, true, __ATOMIC_RELEASE);
+	return OD_DONE;
+}
+
+int od_open_by_hand_wait(struct od_open_by_hand *h, int timeout_ms)
+{
+	long deadline = od_now_ms() + timeout_ms;
+
+	while (!__atomic_load_n(&h->done, __ATOMIC_ACQUIRE)) {
+		if (od_now_ms() > deadline)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	return 0;
+}

@@ -386,6 +386,34 @@ static inline void ods_expect_cache_gone(struct __test_metadata *_metadata,
 		       "the filesystem passes fscache's error on, from 6.2");
 }
 
+/*
+ * After an OPEN of fsid that failed (opens, closes: the counts before it):
+ * a correct daemon mounts fsid again on the same cache and file reads
+ * right; the umount sends one CLOSE, for the object of that second OPEN.
+ */
+static inline void ods_expect_remount_one_close(struct __test_metadata *_metadata,
+						struct ods_env *e, const char *fsid,
+						const char *file, int opens, int closes)
+{
+	struct od_daemon *d = &e->d;
+	struct od_record *open, *close;
+	char sha[65];
+
+	od_set_script(d, NULL, NULL);
+	ASSERT_EQ(0, ods_env_mount(e, fsid));
+	ASSERT_EQ(0, od_sha256_file(ods_path(e, file), sha));
+	EXPECT_STREQ(od_manifest_sha(fsid, file), sha);
+	ASSERT_EQ(0, ods_env_umount(e));
+	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, closes + 1, OD_WAIT_MS));
+	ASSERT_EQ(opens + 2, od_count(d, CACHEFILES_OP_OPEN));
+	open = od_find(d, CACHEFILES_OP_OPEN, opens + 1);
+	close = od_find(d, CACHEFILES_OP_CLOSE, closes);
+	EXPECT_EQ(open->object_id, close->object_id)
+		TH_LOG("CLOSE for object %u, whose OPEN failed", close->object_id);
+	EXPECT_EQ(closes + 1, od_count(d, CACHEFILES_OP_CLOSE));
+	EXPECT_STREQ("", d->error);
+}
+
 /* Mount a fixture image by name, with its extra blobs (device=). */
 static inline int ods_env_mount_image(struct ods_env *e, const char *image)
 {

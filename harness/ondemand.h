@@ -158,7 +158,26 @@ int od_open_as(struct od_daemon *d, struct od_record *m, const char *blob,
 int od_object_add(struct od_daemon *d, struct od_record *m, const char *blob,
 		  off_t size);
 
-off_t od_blob_size(const char *name);	/* of a blob in OD_BLOB_DIR, or -errno */
+off_t od_blob_size(const char *name);
+/*
+ * A script that answers an OPEN by hand, once the mount that sent it (the
+ * test thread) waits for it: copen with size (the blob's own with
+ * blob_size), the anon fd closed before the copen (close_first) or right
+ * after it.  It notes how many OPENs came, od_wait_blocked()'s result and
+ * the copen's; other requests are answered as usual.
+ */
+struct od_open_by_hand {
+	long long size;
+	bool blob_size, close_first;
+	int opens;
+	int blocked;		/* 0: the mount waited for its OPEN */
+	int ret;		/* what the copen write returned */
+	bool done;		/* the script has answered (atomic) */
+};
+enum od_action od_answer_open_by_hand(struct od_daemon *d, struct od_record *m,
+				      void *arg);
+/* Until the script has answered: 0, or -ETIMEDOUT. */
+int od_open_by_hand_wait(struct od_open_by_hand *h, int timeout_ms);	/* of a blob in OD_BLOB_DIR, or -errno */
 
 /* -- The record of messages and waits on it (od_record.c) ------------------ */
 

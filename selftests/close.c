@@ -116,75 +116,26 @@ FIXTURE_TEARDOWN(anonearly)
 	ods_down(_metadata, &self->e);
 }
 
-/* Bounded wait for a flag the daemon thread sets. */
-static int wait_flag(volatile bool *flag)
-{
-	long deadline = od_now_ms() + OD_WAIT_MS;
-
-	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE)) {
-		if (od_now_ms() > deadline)
-			return -ETIMEDOUT;
-		usleep(1000);
-	}
-	return 0;
-}
-
-struct early_copen {
-	volatile bool done;	/* the script has answered */
-	int copen;	/* what the copen write returned */
-	int opens;
-	int blocked;	/* did the mount (main thread) wait for the OPEN */
-};
-
-static enum od_action close_then_copen(struct od_daemon *d, struct od_record *m,
-				       void *arg)
-{
-	struct early_copen *st = arg;
-
-	if (m->opcode != CACHEFILES_OP_OPEN)
-		return OD_REPLY;
-	st->opens++;
-	st->blocked = od_wait_blocked(getpid(), OD_WAIT_MS);	/* the mount */
-	close(m->anon_fd);
-	st->copen = od_copen(d, m->msg_id, od_blob_size(m->cookie_key));
-	m->reply = st->copen;
-	m->answered = true;
-	__atomic_store_n(&st->done, true, __ATOMIC_RELEASE);
-	return OD_DONE;
-}
-
 TEST_F(anonearly, close_before_copen)
 {
 	struct od_daemon *d = &self->e.d;
-	struct early_copen st = { .copen = 1 };
+	/* the anon fd is closed before the copen, which reports the blob's size */
+	struct od_open_by_hand st = { .blob_size = true, .close_first = true, .ret = 1 };
 	int opens = od_count(d, CACHEFILES_OP_OPEN);
 	int closes = od_count(d, CACHEFILES_OP_CLOSE);
-	struct od_record *open, *close;
-	char sha[65];
 
-	od_set_script(d, close_then_copen, &st);
+	od_set_script(d, od_answer_open_by_hand, &st);
 	EXPECT_EQ(variant->mount, ods_env_mount(&self->e, "plain"))
 		TH_LOG("the mount must fail when its OPEN's anon fd was closed");
 	/* the mount may return before the daemon's copen write does */
-	ASSERT_EQ(0, wait_flag(&st.done)) TH_LOG("the daemon never answered");
+	ASSERT_EQ(0, od_open_by_hand_wait(&st, OD_WAIT_MS)) TH_LOG("the daemon never answered");
 	EXPECT_EQ(1, st.opens);
-	EXPECT_EQ(0, st.copen) TH_LOG("copen of a pending OPEN is accepted");
+	EXPECT_EQ(0, st.ret) TH_LOG("copen of a pending OPEN is accepted");
 	EXPECT_EQ(0, st.blocked) TH_LOG("the mount did not wait for its OPEN");
 
 	/* a well-behaved daemon then mounts the same blob on the same cache */
-	od_set_script(d, NULL, NULL);
-	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
-	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "block-plus-1"), sha));
-	EXPECT_STREQ(od_manifest_sha("plain", "block-plus-1"), sha);
-	ASSERT_EQ(0, ods_env_umount(&self->e));
-	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, closes + 1, OD_WAIT_MS));
-	ASSERT_EQ(opens + 2, od_count(d, CACHEFILES_OP_OPEN));
-	open = od_find(d, CACHEFILES_OP_OPEN, opens + 1);
-	close = od_find(d, CACHEFILES_OP_CLOSE, closes);
-	EXPECT_EQ(open->object_id, close->object_id)
-		TH_LOG("CLOSE for object %u, which never opened", close->object_id);
-	EXPECT_EQ(closes + 1, od_count(d, CACHEFILES_OP_CLOSE));
-	EXPECT_STREQ("", d->error);
+	ods_expect_remount_one_close(_metadata, &self->e, "plain", "block-plus-1",
+				     opens, closes);
 
 	/* nothing pins the cache once the daemon lets go of it */
 	od_teardown(d);

@@ -166,19 +166,6 @@ TEST_F(badread, reader_gets_eio)
 	EXPECT_STREQ(od_manifest_sha("plain", BADREAD_FILE), sha);
 }
 
-/* Bounded wait for a flag the daemon thread sets. */
-static int wait_flag(volatile bool *flag)
-{
-	long deadline = od_now_ms() + OD_WAIT_MS;
-
-	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE)) {
-		if (od_now_ms() > deadline)
-			return -ETIMEDOUT;
-		usleep(1000);
-	}
-	return 0;
-}
-
 /*
  * Mount and unmount fsid once with a correct daemon, so that its cache file
  * exists: the next lookup opens it instead of creating it.
@@ -231,31 +218,6 @@ FIXTURE_VARIANT_ADD(copenerr, enomem) { -ENOMEM, 0, -EIO, false };
 FIXTURE_VARIANT_ADD(copenerr, not_errno) { -100000, -EINVAL, -EIO, false };
 FIXTURE_VARIANT_ADD(copenerr, enoent_warm) { -ENOENT, 0, -ENOBUFS, true };
 
-struct copen_script {
-	volatile bool done;	/* the script has answered */
-	long long size;
-	int ret;
-	int opens;
-	int blocked;	/* did the mount (main thread) wait for the OPEN */
-};
-
-static enum od_action copen_error(struct od_daemon *d, struct od_record *m,
-				  void *arg)
-{
-	struct copen_script *cs = arg;
-
-	if (m->opcode != CACHEFILES_OP_OPEN)
-		return OD_REPLY;
-	cs->opens++;
-	cs->blocked = od_wait_blocked(getpid(), OD_WAIT_MS);	/* the mount */
-	cs->ret = od_copen(d, m->msg_id, cs->size);
-	close(m->anon_fd);
-	m->reply = cs->ret;
-	m->answered = true;
-	__atomic_store_n(&cs->done, true, __ATOMIC_RELEASE);
-	return OD_DONE;
-}
-
 FIXTURE_SETUP(copenerr)
 {
 	ASSERT_EQ(0, ods_up(&self->e));
@@ -272,36 +234,24 @@ FIXTURE_TEARDOWN(copenerr)
 TEST_F(copenerr, mount_fails)
 {
 	struct od_daemon *d = &self->e.d;
-	struct copen_script cs = { .size = variant->size, .ret = 1 };
+	/* copen with the variant's size, then close the anon fd */
+	struct od_open_by_hand cs = { .size = variant->size, .ret = 1 };
 	int opens = od_count(d, CACHEFILES_OP_OPEN);
 	int closes = od_count(d, CACHEFILES_OP_CLOSE);
-	struct od_record *open, *close;
-	char sha[65];
 
-	od_set_script(d, copen_error, &cs);
+	od_set_script(d, od_answer_open_by_hand, &cs);
 	EXPECT_EQ(variant->mount, ods_env_mount(&self->e, "plain"))
 		TH_LOG("copen %lld: wrong mount error", variant->size);
 	/* the mount may return before the daemon's copen write does */
-	ASSERT_EQ(0, wait_flag(&cs.done)) TH_LOG("the daemon never answered");
+	ASSERT_EQ(0, od_open_by_hand_wait(&cs, OD_WAIT_MS)) TH_LOG("the daemon never answered");
 	EXPECT_EQ(1, cs.opens);
 	EXPECT_EQ(0, cs.blocked) TH_LOG("the mount did not wait for its OPEN");
 	EXPECT_EQ(variant->copen, cs.ret) TH_LOG("copen %lld: %s", variant->size,
 						 strerror(-cs.ret));
 
 	/* a correct daemon then mounts the blob; one CLOSE, for that object */
-	od_set_script(d, NULL, NULL);
-	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
-	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "odd-tail"), sha));
-	EXPECT_STREQ(od_manifest_sha("plain", "odd-tail"), sha);
-	ASSERT_EQ(0, ods_env_umount(&self->e));
-	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, closes + 1, OD_WAIT_MS));
-	ASSERT_EQ(opens + 2, od_count(d, CACHEFILES_OP_OPEN));
-	open = od_find(d, CACHEFILES_OP_OPEN, opens + 1);
-	close = od_find(d, CACHEFILES_OP_CLOSE, closes);
-	EXPECT_EQ(open->object_id, close->object_id)
-		TH_LOG("CLOSE for object %u, whose OPEN failed", close->object_id);
-	EXPECT_EQ(closes + 1, od_count(d, CACHEFILES_OP_CLOSE));
-	EXPECT_STREQ("", d->error);
+	ods_expect_remount_one_close(_metadata, &self->e, "plain", "odd-tail",
+				     opens, closes);
 }
 
 /*
