@@ -121,6 +121,18 @@ static inline bool ods_daemon_error_expected(struct ods_env *e, const char *need
 }
 
 /*
+ * ods_down() for a test that may have stopped the daemon thread: it starts
+ * again first, if the device is still open, to answer umount's CLOSEs.
+ */
+static inline void ods_down_restarted(struct __test_metadata *_metadata,
+				      struct ods_env *e)
+{
+	if (!e->d.running && e->d.dev >= 0)
+		od_start(&e->d);
+	ods_down(_metadata, e);
+}
+
+/*
  * ods_down() for a test whose mount, started with od_mount_start(), may
  * still wait for its OPEN while the daemon is stopped: closing the device
  * fails that OPEN, and a daemon still bound answers the umount.
@@ -131,9 +143,7 @@ static inline void ods_down_mounter(struct __test_metadata *_metadata,
 	if (mo->pid > 0)
 		od_close_dev(&e->d);
 	od_mount_kill(mo);
-	if (!e->d.running && e->d.dev >= 0)
-		od_start(&e->d);
-	ods_down(_metadata, e);
+	ods_down_restarted(_metadata, e);
 }
 
 static inline int ods_drop_caches(void)

@@ -451,9 +451,7 @@ FIXTURE_SETUP(closeflush)
 FIXTURE_TEARDOWN(closeflush)
 {
 	od_mount_kill(&self->um);
-	if (!self->e.d.running && self->e.d.dev >= 0)
-		od_start(&self->e.d);
-	ods_down(_metadata, &self->e);
+	ods_down_restarted(_metadata, &self->e);
 }
 
 TEST_F(closeflush, no_close_delivered)
@@ -537,9 +535,7 @@ FIXTURE_TEARDOWN(reopendrop)
 {
 	od_reader_kill(&self->r);
 	od_mount_kill(&self->um);
-	if (!self->e.d.running && self->e.d.dev >= 0)
-		od_start(&self->e.d);
-	ods_down(_metadata, &self->e);
+	ods_down_restarted(_metadata, &self->e);
 }
 
 TEST_F(reopendrop, umount_fails_the_reopen)

@@ -351,9 +351,7 @@ FIXTURE_SETUP(umountpending)
 FIXTURE_TEARDOWN(umountpending)
 {
 	od_reader_kill(&self->r);
-	if (!self->e.d.running && self->e.d.dev >= 0)
-		od_start(&self->e.d);
-	ods_down(_metadata, &self->e);
+	ods_down_restarted(_metadata, &self->e);
 }
 
 TEST_F(umountpending, read_pending)

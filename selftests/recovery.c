@@ -228,9 +228,7 @@ FIXTURE_TEARDOWN(restore)
 	od_reader_kill(&self->r);
 	od_mount_kill(&self->mo);
 	old_cleanup(&self->old);
-	if (!self->e.d.running && self->e.d.dev >= 0)
-		od_start(&self->e.d);
-	ods_down(_metadata, &self->e);
+	ods_down_restarted(_metadata, &self->e);
 }
 
 /* Make the old daemon take (or leave queued) the waiter's first request. */
