@@ -9,6 +9,13 @@
  * (5.19 to 6.2) always run every test, so ODS_MAIN walks the harness's
  * fixture list and calls its __run_test() for the one named.  Which
  * harness this is, harness/ksft-probe found out at build time (ksft.h).
+ *
+ * Names: ods_* is this harness layer.  Its helpers take the test's
+ * _metadata and EXPECT or ASSERT themselves (ods_expect_*, ods_need_*,
+ * ods_down()), or act on a struct ods_env, a test's cache and mount
+ * (ods_env_*, ods_up()).  od_* is the daemon library underneath
+ * (ondemand.h): plain C returning 0 or -errno, no harness.  A test
+ * includes this header only; selftests/TEMPLATE.c shows the conventions.
  */
 #ifndef ODS_H
 #define ODS_H
@@ -166,163 +173,9 @@ static inline const char *ods_path(struct ods_env *e, const char *rel)
 }
 
 
-static inline void ods_name(struct __fixture_metadata *f,
-			    struct __fixture_variant_metadata *v,
-			    struct __test_metadata *t, char *buf, size_t n)
-{
-	snprintf(buf, n, "%s%s%s.%s", f->name, v->name[0] ? "." : "",
-		 v->name, t->name);
-}
+#include "ods_main.h"
 
-/*
- * -l: the tests, one fixture.variant.test a line (the harness's own -l,
- * from 6.3, prints a table); -r NAME: run that one test, print its KTAP
- * and exit with KSFT_PASS, KSFT_FAIL or (before 6.3) KSFT_SKIP.  The guest
- * runner reads the KTAP line ("ok 1 ... # SKIP reason" on every harness).
- * ODS_TIMEOUT (seconds) replaces the tests' own timeouts: the runner's
- * watchdog takes the task stacks first.
- */
-static inline int ods_main(int argc, char **argv)
-{
-	struct __fixture_variant_metadata no_variant = { .name = "" };
-	struct __fixture_variant_metadata *v;
-	struct __fixture_metadata *f;
-	struct __test_metadata *t;
-	const char *tmo = getenv("ODS_TIMEOUT");
-	char name[512];
-	bool list = argc == 2 && !strcmp(argv[1], "-l");
-	bool run = argc == 3 && !strcmp(argv[1], "-r");
-
-	if (!list && !run) {
-		fprintf(stderr, "usage: %s -l | -r fixture.variant.test\n", argv[0]);
-		return KSFT_FAIL;
-	}
-	for (f = __fixture_list; f; f = f->next) {
-		for (v = f->variant ?: &no_variant; v; v = v->next) {
-			for (t = f->tests; t; t = t->next) {
-				ods_name(f, v, t, name, sizeof(name));
-				if (list) {
-					puts(name);
-					continue;
-				}
-				if (strcmp(name, argv[2]))
-					continue;
-				if (tmo && atoi(tmo) > 0)
-					t->timeout = atoi(tmo);
-#if ODS_KSFT_RUNS_ONE
-				return test_harness_run(argc, argv);
-#else
-				t->results = mmap(NULL, sizeof(*t->results), PROT_READ | PROT_WRITE,
-						  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-				ksft_print_header();
-				ksft_set_plan(1);
-				__run_test(f, v, t);
-				fflush(stdout);
-				return ksft_get_fail_cnt() ? KSFT_FAIL :
-				       ksft_get_xskip_cnt() ? KSFT_SKIP : KSFT_PASS;
-#endif
-			}
-		}
-	}
-	if (run) {
-		fprintf(stderr, "%s: no test named %s\n", argv[0], argv[2]);
-		return KSFT_FAIL;
-	}
-	return KSFT_PASS;
-}
-
-#define ODS_MAIN int main(int argc, char **argv) { return ods_main(argc, argv); }
-
-/*
- * Kernel options a test needs.  The host stages in /etc/ods (ODS_ETC
- * overrides it, for the host's own tests): kconfig, the kernel's .config;
- * unavailable, the options of vm/config/ this kernel does not know, one a
- * line (vm/check-config.sh); flavours, "CONFIG_X flavour" for what each
- * --flavour fragment sets.
- */
-static inline const char *ods_etc(const char *file)
-{
-	static char p[PATH_MAX];
-	const char *etc = getenv("ODS_ETC");
-
-	snprintf(p, sizeof(p), "%s/%s", etc && *etc ? etc : "/etc/ods", file);
-	return p;
-}
-
-/* Is there a line in an /etc/ods file that is opt, then a byte of ends or the line's end? */
-static inline bool ods_etc_line(const char *file, const char *opt, const char *ends,
-				char *line, size_t n)
-{
-	FILE *f = fopen(ods_etc(file), "re");
-	size_t len = strlen(opt);
-	bool found = false;
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, n, f)) {
-		line[strcspn(line, "\n")] = '\0';
-		found = !strncmp(line, opt, len) && strchr(ends, line[len]);
-	}
-	fclose(f);
-	return found;
-}
-
-/*
- * NULL if the kernel has every option of the NULL-terminated list, else why
- * not, for the first one it lacks: "CONFIG_X not available in this kernel"
- * (no Kconfig of the tree defines it), or "CONFIG_X is not set in this
- * kernel" (with the flavour that sets it).  Without a staged kconfig (a
- * shell someone built by hand) only the first kind is known.
- */
-static inline const char *ods_kconfig_why(const char *const *opts)
-{
-	static char why[256];
-	char line[256], hint[128];
-	const char *const *o;
-
-	for (o = opts; *o; o++)
-		if (ods_etc_line("unavailable", *o, "", line, sizeof(line))) {
-			snprintf(why, sizeof(why), "%s not available in this kernel", *o);
-			return why;
-		}
-	if (access(ods_etc("kconfig"), R_OK))
-		return NULL;
-	for (o = opts; *o; o++) {
-		if (ods_etc_line("kconfig", *o, "=", line, sizeof(line)))
-			continue;
-		hint[0] = '\0';
-		if (ods_etc_line("flavours", *o, " ", line, sizeof(line)))
-			snprintf(hint, sizeof(hint), " (--flavour %s sets it)", line + strlen(*o) + 1);
-		snprintf(why, sizeof(why), "%s is not set in this kernel%s", *o, hint);
-		return why;
-	}
-	return NULL;
-}
-#define ods_kconfig_missing(...) ods_kconfig_why((const char *const[]){ __VA_ARGS__, NULL })
-
-/*
- * A test's needs, in one line: SKIP (with the reason above) unless the
- * kernel has every option named, e.g.
- *	ods_need_kconfig(_metadata, "CONFIG_CACHEFILES_ERROR_INJECTION");
- * In a FIXTURE_SETUP it returns from the setup only: harnesses before 6.4
- * still run the body and the teardown, which return early on
- * ods_test_skipped(_metadata).
- */
-#define ods_need_kconfig(_metadata, ...) do { \
-	const char *__ods_why = ods_kconfig_missing(__VA_ARGS__); \
-	if (__ods_why) \
-		SKIP(return, "%s", __ods_why); \
-} while (0)
-
-/*
- * A test that mounts in a domain: SKIP on a kernel whose EROFS has no
- * domain_id (5.19, 6.0: "erofs: introduce 'domain_id' mount option" came
- * in 6.1).  Like ods_need_kconfig(), it returns from the function it is in.
- */
-#define ods_need_domain_id(_metadata) do { \
-	if (!od_kernel_has_domain_id()) \
-		SKIP(return, "no domain_id: EROFS takes it from 6.1"); \
-} while (0)
+#include "ods_need.h"
 
 /* Every file of a fixture under mnt against its manifest, bounded. */
 static inline void ods_expect_image(struct __test_metadata *_metadata,
