@@ -61,14 +61,18 @@ FIXTURE_TEARDOWN(template)
 	ods_down(_metadata, &self->e);
 }
 
-/* The daemon script: count READs, answer everything as a correct daemon. */
+/*
+ * The daemon script, run by the daemon thread for every message: count the
+ * READs, and answer everything as a correct daemon (OD_REPLY).  OD_HOLD
+ * would leave a request for the test to answer; OD_DONE, answered here.
+ */
 static enum od_action count_reads(struct od_daemon *d, struct od_record *m,
 				  void *arg)
 {
-	FIXTURE_DATA(template) *self = arg;
+	int *reads = arg;
 
 	if (m->opcode == CACHEFILES_OP_READ)
-		self->reads++;
+		(*reads)++;
 	return OD_REPLY;
 }
 
@@ -83,7 +87,7 @@ TEST_F(template, reads_every_file)
 	/* harnesses before 6.4 run the body after a SKIP in the setup */
 	if (ods_test_skipped(_metadata))
 		return;
-	od_set_script(d, count_reads, self);
+	od_set_script(d, count_reads, &self->reads);
 	/* the image check runs in a child, bounded */
 	ods_expect_image(_metadata, self->e.mnt, variant->fixture);
 	/* a wait on the kernel takes a bound and says what did not happen */
