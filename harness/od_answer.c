@@ -28,6 +28,16 @@ int od_copen(struct od_daemon *d, uint32_t msg_id, long long size)
 	return od_cmd(d, "copen %u,%lld", msg_id, size);
 }
 
+int od_blob_open(const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", OD_BLOB_DIR, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 off_t od_blob_size(const char *name)
 {
 	char path[PATH_MAX];
@@ -47,17 +57,15 @@ off_t od_blob_size(const char *name)
 static int od_register(struct od_daemon *d, struct od_record *m, const char *blob,
 		       off_t size, bool note, off_t *served)
 {
-	char path[PATH_MAX];
+	const char *name = blob ?: m->cookie_key;
+	int fd = od_blob_open(name), err;
 	struct od_object *o;
 	struct stat st;
-	int fd, err;
 
-	snprintf(path, sizeof(path), "%s/%s", OD_BLOB_DIR, blob ?: m->cookie_key);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st)) {
-		err = errno;
+		err = fd < 0 ? -fd : errno;
 		if (note)
-			od_fail(d, "OPEN %u: no blob %s", m->msg_id, path);
+			od_fail(d, "OPEN %u: no blob %s/%s", m->msg_id, OD_BLOB_DIR, name);
 		if (fd >= 0)
 			close(fd);
 		return note ? -ENOENT : -err;

@@ -159,6 +159,8 @@ int od_object_add(struct od_daemon *d, struct od_record *m, const char *blob,
 		  off_t size);
 
 off_t od_blob_size(const char *name);
+/* A blob of OD_BLOB_DIR opened read-only: the fd, or -errno. */
+int od_blob_open(const char *name);
 /*
  * A script that answers an OPEN by hand, once the mount that sent it (the
  * test thread) waits for it: copen with size (the blob's own with

@@ -438,12 +438,10 @@ struct trimmed {
 /* Where the blob's trailing zeros start. */
 static off_t trimmed_size(const char *blob)
 {
-	char path[PATH_MAX], buf[OD_BLOCK];
+	char buf[OD_BLOCK];
 	off_t end = od_blob_size(blob);
-	int fd;
+	int fd = od_blob_open(blob);
 
-	snprintf(path, sizeof(path), OD_BLOB_DIR "/%s", blob);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return end;
 	while (end > 0) {

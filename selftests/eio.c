@@ -55,11 +55,9 @@ TEST_F(devclose, pending_read_gets_eio)
 /* sha256 of bytes [off, off + len) of a fixture blob, as the daemon serves it */
 static int blob_sha(const char *blob, off_t off, size_t len, char out[65])
 {
-	char path[PATH_MAX], *buf = malloc(len);
-	int fd, ret = 0;
+	char *buf = malloc(len);
+	int fd = od_blob_open(blob), ret = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", OD_BLOB_DIR, blob);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (!buf || fd < 0 || pread(fd, buf, len, off) != (ssize_t)len)
 		ret = -EIO;
 	else
