@@ -23,7 +23,7 @@ DEBUG_SUBSET := -t 'data.plain.read_all' -t 'anonclose.plain.*' -t 'anonearly.co
 # each run leaves build/results-K-FLAVOUR and build/junit-K-FLAVOUR.xml
 run = ./run_tests.sh --ksrc debian:$(1) --out build/results-$(1)-$(2) --junit build/junit-$(1)-$(2).xml
 
-.PHONY: test check check-all check-deps check-host check-bare totals list shell mutants bisect-demo bench clean lint-sh
+.PHONY: test check check-all check-deps check-host check-bare totals list shell mutants bisect-demo bench clean lint-sh new
 
 test:
 	./run_tests.sh
@@ -101,6 +101,18 @@ list:
 
 shell:
 	./run_tests.sh --shell
+
+# A new test area: selftests/$(NAME).c from selftests/TEMPLATE.c, its
+# fixture named $(NAME); the Makefile and run_tests.sh find it themselves.
+new:
+	@case "$(NAME)" in \
+	""|*[!a-z0-9_]*) echo "make new NAME=area: NAME must be [a-z0-9_]+" >&2; exit 2 ;; \
+	esac; \
+	if [ -e "selftests/$(NAME).c" ]; then \
+		echo "selftests/$(NAME).c exists" >&2; exit 2; \
+	fi; \
+	sed 's/\btemplate\b/$(NAME)/g' selftests/TEMPLATE.c > "selftests/$(NAME).c" && \
+	echo "selftests/$(NAME).c: edit its TITLE, fixture and tests; ./run_tests.sh -t '$(NAME).*' runs them"
 
 clean:
 	rm -rf build

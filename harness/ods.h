@@ -9,6 +9,13 @@
  * (5.19 to 6.2) always run every test, so ODS_MAIN walks the harness's
  * fixture list and calls its __run_test() for the one named.  Which
  * harness this is, harness/ksft-probe found out at build time (ksft.h).
+ *
+ * Names: ods_* is this harness layer.  Its helpers take the test's
+ * _metadata and EXPECT or ASSERT themselves (ods_expect_*, ods_need_*,
+ * ods_down()), or act on a struct ods_env, a test's cache and mount
+ * (ods_env_*, ods_up()).  od_* is the daemon library underneath
+ * (ondemand.h): plain C returning 0 or -errno, no harness.  A test
+ * includes this header only; selftests/TEMPLATE.c shows the conventions.
  */
 #ifndef ODS_H
 #define ODS_H
@@ -30,6 +37,21 @@
 #error "build with -include ksft.h, what harness/ksft-probe says of this kselftest_harness.h (selftests/Makefile does)"
 #endif
 
+/*
+ * The harness's record of a test, in the two forms it has had: passed and
+ * skip up to 6.8, exit_code from 6.9.  Nothing else reads those fields.
+ *   ods_test_failed(): an EXPECT or ASSERT failed so far (a sweep stops there);
+ *   ods_test_skipped(): the setup SKIPped.  Harnesses before 6.4 still run the
+ *   body and the teardown then: both return at once on it.
+ */
+#if ODS_KSFT_EXIT_CODE
+#define ods_test_failed(_metadata)	((_metadata)->exit_code == KSFT_FAIL)
+#define ods_test_skipped(_metadata)	((_metadata)->exit_code == KSFT_SKIP)
+#else
+#define ods_test_failed(_metadata)	(!(_metadata)->passed)
+#define ods_test_skipped(_metadata)	((_metadata)->skip)
+#endif
+
 /* One bound cache and (optionally) one EROFS mount: the usual test world. */
 struct ods_env {
 	struct od_daemon d;
@@ -38,18 +60,24 @@ struct ods_env {
 	bool mounted;
 };
 
+/* The test process's own cache and mount directories (od_test_dir()). */
+static inline void ods_env_name(struct ods_env *e)
+{
+	od_test_dir(e->cache, sizeof(e->cache), OD_CACHE_ROOT, NULL);
+	od_test_dir(e->mnt, sizeof(e->mnt), OD_MNT_ROOT, NULL);
+}
+
 /* Fresh cache directory per test process: every test starts cold. */
 static inline int ods_up(struct ods_env *e)
 {
 	int ret;
 
-	snprintf(e->cache, sizeof(e->cache), OD_CACHE_ROOT "/t%d", getpid());
-	snprintf(e->mnt, sizeof(e->mnt), "/mnt/t%d", getpid());
+	ods_env_name(e);
 	ret = od_bind(&e->d, e->cache, NULL);
 	return ret ? ret : od_start(&e->d);
 }
 
-static inline int ods_mount(struct ods_env *e, const char *fsid)
+static inline int ods_env_mount(struct ods_env *e, const char *fsid)
 {
 	int ret = od_mount(fsid, NULL, e->mnt);
 
@@ -57,7 +85,7 @@ static inline int ods_mount(struct ods_env *e, const char *fsid)
 	return ret;
 }
 
-static inline int ods_umount(struct ods_env *e)
+static inline int ods_env_umount(struct ods_env *e)
 {
 	int ret = 0;
 
@@ -68,13 +96,47 @@ static inline int ods_umount(struct ods_env *e)
 	return ret;
 }
 
-static inline void ods_down(struct ods_env *e)
+/*
+ * The end of a test on an ods_env: umount, stop the daemon, free it all.
+ * A test whose daemon noted a failure of its own (d.error, the first one)
+ * fails here, with that failure logged, unless the test took it back with
+ * ods_daemon_error_expected(): every test checks its daemon.
+ */
+static inline void ods_down(struct __test_metadata *_metadata, struct ods_env *e)
 {
 	/* the daemon must still answer while umount withdraws cookies */
-	if (e->mounted && ods_umount(e))
+	if (e->mounted && ods_env_umount(e))
 		umount2(e->mnt, MNT_DETACH);
 	od_teardown(&e->d);
 	rmdir(e->mnt);
+	if (!ods_test_skipped(_metadata))
+		EXPECT_STREQ("", e->d.error) TH_LOG("the daemon failed: %s", e->d.error);
+}
+
+/*
+ * For a test that provokes a daemon-side failure on purpose: true if the
+ * daemon noted one holding needle ("" for any), which is then forgotten so
+ * that ods_down() passes.
+ */
+static inline bool ods_daemon_error_expected(struct ods_env *e, const char *needle)
+{
+	bool found = e->d.error[0] && strstr(e->d.error, needle);
+
+	if (found)
+		e->d.error[0] = '\0';
+	return found;
+}
+
+/*
+ * ods_down() for a test that may have stopped the daemon thread: it starts
+ * again first, if the device is still open, to answer umount's CLOSEs.
+ */
+static inline void ods_down_restarted(struct __test_metadata *_metadata,
+				      struct ods_env *e)
+{
+	if (!e->d.running && e->d.dev >= 0)
+		od_start(&e->d);
+	ods_down(_metadata, e);
 }
 
 /*
@@ -82,14 +144,13 @@ static inline void ods_down(struct ods_env *e)
  * still wait for its OPEN while the daemon is stopped: closing the device
  * fails that OPEN, and a daemon still bound answers the umount.
  */
-static inline void ods_down_mounter(struct ods_env *e, struct od_mounter *mo)
+static inline void ods_down_mounter(struct __test_metadata *_metadata,
+				    struct ods_env *e, struct od_mounter *mo)
 {
 	if (mo->pid > 0)
 		od_close_dev(&e->d);
 	od_mount_kill(mo);
-	if (!e->d.running && e->d.dev >= 0)
-		od_start(&e->d);
-	ods_down(e);
+	ods_down_restarted(_metadata, e);
 }
 
 static inline int ods_drop_caches(void)
@@ -111,181 +172,13 @@ static inline const char *ods_path(struct ods_env *e, const char *rel)
 	return p;
 }
 
-/*
- * The harness's record of a test, in the two forms it has had: passed and
- * skip up to 6.8, exit_code from 6.9.  Nothing else reads those fields.
- *   ods_test_failed(): an EXPECT or ASSERT failed so far (a sweep stops there);
- *   ods_test_skipped(): the setup SKIPped.  Harnesses before 6.4 still run the
- *   body and the teardown then: both return at once on it.
- */
-#if ODS_KSFT_EXIT_CODE
-#define ods_test_failed(_metadata)	((_metadata)->exit_code == KSFT_FAIL)
-#define ods_test_skipped(_metadata)	((_metadata)->exit_code == KSFT_SKIP)
-#else
-#define ods_test_failed(_metadata)	(!(_metadata)->passed)
-#define ods_test_skipped(_metadata)	((_metadata)->skip)
-#endif
 
-static inline void ods_name(struct __fixture_metadata *f,
-			    struct __fixture_variant_metadata *v,
-			    struct __test_metadata *t, char *buf, size_t n)
-{
-	snprintf(buf, n, "%s%s%s.%s", f->name, v->name[0] ? "." : "",
-		 v->name, t->name);
-}
+#include "ods_main.h"
 
-/*
- * -l: the tests, one fixture.variant.test a line (the harness's own -l,
- * from 6.3, prints a table); -r NAME: run that one test, print its KTAP
- * and exit with KSFT_PASS, KSFT_FAIL or (before 6.3) KSFT_SKIP.  The guest
- * runner reads the KTAP line ("ok 1 ... # SKIP reason" on every harness).
- * ODS_TIMEOUT (seconds) replaces the tests' own timeouts: the runner's
- * watchdog takes the task stacks first.
- */
-static inline int ods_main(int argc, char **argv)
-{
-	struct __fixture_variant_metadata no_variant = { .name = "" };
-	struct __fixture_variant_metadata *v;
-	struct __fixture_metadata *f;
-	struct __test_metadata *t;
-	const char *tmo = getenv("ODS_TIMEOUT");
-	char name[512];
-	bool list = argc == 2 && !strcmp(argv[1], "-l");
-	bool run = argc == 3 && !strcmp(argv[1], "-r");
-
-	if (!list && !run) {
-		fprintf(stderr, "usage: %s -l | -r fixture.variant.test\n", argv[0]);
-		return KSFT_FAIL;
-	}
-	for (f = __fixture_list; f; f = f->next) {
-		for (v = f->variant ?: &no_variant; v; v = v->next) {
-			for (t = f->tests; t; t = t->next) {
-				ods_name(f, v, t, name, sizeof(name));
-				if (list) {
-					puts(name);
-					continue;
-				}
-				if (strcmp(name, argv[2]))
-					continue;
-				if (tmo && atoi(tmo) > 0)
-					t->timeout = atoi(tmo);
-#if ODS_KSFT_RUNS_ONE
-				return test_harness_run(argc, argv);
-#else
-				t->results = mmap(NULL, sizeof(*t->results), PROT_READ | PROT_WRITE,
-						  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-				ksft_print_header();
-				ksft_set_plan(1);
-				__run_test(f, v, t);
-				fflush(stdout);
-				return ksft_get_fail_cnt() ? KSFT_FAIL :
-				       ksft_get_xskip_cnt() ? KSFT_SKIP : KSFT_PASS;
-#endif
-			}
-		}
-	}
-	if (run) {
-		fprintf(stderr, "%s: no test named %s\n", argv[0], argv[2]);
-		return KSFT_FAIL;
-	}
-	return KSFT_PASS;
-}
-
-#define ODS_MAIN int main(int argc, char **argv) { return ods_main(argc, argv); }
-
-/*
- * Kernel options a test needs.  The host stages in /etc/ods (ODS_ETC
- * overrides it, for the host's own tests): kconfig, the kernel's .config;
- * unavailable, the options of vm/config/ this kernel does not know, one a
- * line (vm/check-config.sh); flavours, "CONFIG_X flavour" for what each
- * --flavour fragment sets.
- */
-static inline const char *ods_etc(const char *file)
-{
-	static char p[PATH_MAX];
-	const char *etc = getenv("ODS_ETC");
-
-	snprintf(p, sizeof(p), "%s/%s", etc && *etc ? etc : "/etc/ods", file);
-	return p;
-}
-
-/* Is there a line in an /etc/ods file that is opt, then a byte of ends or the line's end? */
-static inline bool ods_etc_line(const char *file, const char *opt, const char *ends,
-				char *line, size_t n)
-{
-	FILE *f = fopen(ods_etc(file), "re");
-	size_t len = strlen(opt);
-	bool found = false;
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, n, f)) {
-		line[strcspn(line, "\n")] = '\0';
-		found = !strncmp(line, opt, len) && strchr(ends, line[len]);
-	}
-	fclose(f);
-	return found;
-}
-
-/*
- * NULL if the kernel has every option of the NULL-terminated list, else why
- * not, for the first one it lacks: "CONFIG_X not available in this kernel"
- * (no Kconfig of the tree defines it), or "CONFIG_X is not set in this
- * kernel" (with the flavour that sets it).  Without a staged kconfig (a
- * shell someone built by hand) only the first kind is known.
- */
-static inline const char *ods_kconfig_why(const char *const *opts)
-{
-	static char why[256];
-	char line[256], hint[128];
-	const char *const *o;
-
-	for (o = opts; *o; o++)
-		if (ods_etc_line("unavailable", *o, "", line, sizeof(line))) {
-			snprintf(why, sizeof(why), "%s not available in this kernel", *o);
-			return why;
-		}
-	if (access(ods_etc("kconfig"), R_OK))
-		return NULL;
-	for (o = opts; *o; o++) {
-		if (ods_etc_line("kconfig", *o, "=", line, sizeof(line)))
-			continue;
-		hint[0] = '\0';
-		if (ods_etc_line("flavours", *o, " ", line, sizeof(line)))
-			snprintf(hint, sizeof(hint), " (--flavour %s sets it)", line + strlen(*o) + 1);
-		snprintf(why, sizeof(why), "%s is not set in this kernel%s", *o, hint);
-		return why;
-	}
-	return NULL;
-}
-#define ods_kconfig_missing(...) ods_kconfig_why((const char *const[]){ __VA_ARGS__, NULL })
-
-/*
- * A test's needs, in one line: SKIP (with the reason above) unless the
- * kernel has every option named, e.g.
- *	ods_need_kconfig(_metadata, "CONFIG_CACHEFILES_ERROR_INJECTION");
- * In a FIXTURE_SETUP it returns from the setup only: harnesses before 6.4
- * still run the body and the teardown, which return early on
- * ods_test_skipped(_metadata).
- */
-#define ods_need_kconfig(_metadata, ...) do { \
-	const char *__ods_why = ods_kconfig_missing(__VA_ARGS__); \
-	if (__ods_why) \
-		SKIP(return, "%s", __ods_why); \
-} while (0)
-
-/*
- * A test that mounts in a domain: SKIP on a kernel whose EROFS has no
- * domain_id (5.19, 6.0: "erofs: introduce 'domain_id' mount option" came
- * in 6.1).  Like ods_need_kconfig(), it returns from the function it is in.
- */
-#define ods_need_domain_id(_metadata) do { \
-	if (!od_kernel_has_domain_id()) \
-		SKIP(return, "no domain_id: EROFS takes it from 6.1"); \
-} while (0)
+#include "ods_need.h"
 
 /* Every file of a fixture under mnt against its manifest, bounded. */
-static inline void ods_check_image(struct __test_metadata *_metadata,
+static inline void ods_expect_image(struct __test_metadata *_metadata,
 				   const char *mnt, const char *fixture)
 {
 	char bad[256] = "";
@@ -328,10 +221,10 @@ static inline void ods_failed_open_recovers(struct __test_metadata *_metadata,
 
 	ASSERT_EQ(0, od_start(d));
 	if (!e->mounted)
-		ASSERT_EQ(0, ods_mount(e, fsid));
-	ods_check_image(_metadata, e->mnt, fsid);
+		ASSERT_EQ(0, ods_env_mount(e, fsid));
+	ods_expect_image(_metadata, e->mnt, fsid);
 	EXPECT_STREQ("", d->error);
-	ASSERT_EQ(0, ods_umount(e));
+	ASSERT_EQ(0, ods_env_umount(e));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
 	od_teardown(d);
 	EXPECT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("the failed OPEN left a pin");
@@ -356,8 +249,36 @@ static inline void ods_expect_cache_gone(struct __test_metadata *_metadata,
 		       "the filesystem passes fscache's error on, from 6.2");
 }
 
+/*
+ * After an OPEN of fsid that failed (opens, closes: the counts before it):
+ * a correct daemon mounts fsid again on the same cache and file reads
+ * right; the umount sends one CLOSE, for the object of that second OPEN.
+ */
+static inline void ods_expect_remount_one_close(struct __test_metadata *_metadata,
+						struct ods_env *e, const char *fsid,
+						const char *file, int opens, int closes)
+{
+	struct od_daemon *d = &e->d;
+	struct od_record *open, *close;
+	char sha[65];
+
+	od_set_script(d, NULL, NULL);
+	ASSERT_EQ(0, ods_env_mount(e, fsid));
+	ASSERT_EQ(0, od_sha256_file(ods_path(e, file), sha));
+	EXPECT_STREQ(od_manifest_sha(fsid, file), sha);
+	ASSERT_EQ(0, ods_env_umount(e));
+	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, closes + 1, OD_WAIT_MS));
+	ASSERT_EQ(opens + 2, od_count(d, CACHEFILES_OP_OPEN));
+	open = od_find(d, CACHEFILES_OP_OPEN, opens + 1);
+	close = od_find(d, CACHEFILES_OP_CLOSE, closes);
+	EXPECT_EQ(open->object_id, close->object_id)
+		TH_LOG("CLOSE for object %u, whose OPEN failed", close->object_id);
+	EXPECT_EQ(closes + 1, od_count(d, CACHEFILES_OP_CLOSE));
+	EXPECT_STREQ("", d->error);
+}
+
 /* Mount a fixture image by name, with its extra blobs (device=). */
-static inline int ods_mount_image(struct ods_env *e, const char *image)
+static inline int ods_env_mount_image(struct ods_env *e, const char *image)
 {
 	int ret = od_mount_image(image, NULL, e->mnt);
 

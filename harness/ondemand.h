@@ -9,6 +9,14 @@
  * READ with the blob's bytes, CLOSE by closing the anon fd.
  *
  * Every wait takes a timeout in milliseconds; nothing here blocks forever.
+ *
+ * Names: od_* is this library (harness/od_*.c, built once as libondemand.a):
+ * plain C that returns 0 or -errno (or a count) and knows nothing of the
+ * kselftest harness.  ods_* (harness/ods.h) is the harness layer on top of
+ * it: helpers that take the test's _metadata and EXPECT or ASSERT
+ * themselves, and struct ods_env, a test's cache and mount.  A test
+ * includes ods.h, which includes this header.  The declarations below are
+ * grouped by the file that holds them.
  */
 #ifndef ODS_ONDEMAND_H
 #define ODS_ONDEMAND_H
@@ -22,6 +30,7 @@
 
 #define OD_BLOB_DIR	"/fixtures/blobs"
 #define OD_CACHE_ROOT	"/cache"
+#define OD_MNT_ROOT	"/mnt"
 #define OD_BLOCK	4096
 #define OD_MAX_RECORDS	8192
 #define OD_MAX_OBJECTS	256
@@ -80,6 +89,8 @@ struct od_daemon {
 	char error[512];		/* first daemon-side failure, for TH_LOG */
 };
 
+/* -- The device and the daemon threads (od_device.c) ----------------------- */
+
 /* Setup: open /dev/cachefiles, "dir", "tag", "bind ondemand". 0 or -errno. */
 int od_bind(struct od_daemon *d, const char *cache_dir, const char *tag);
 /* The same with a plain "bind": cachefilesd's classic mode, no requests. */
@@ -100,111 +111,8 @@ void od_teardown(struct od_daemon *d);	/* stop, close every fd, free */
 int od_next(struct od_daemon *d, struct od_record **m, int timeout_ms);
 int od_poll_in(struct od_daemon *d, int timeout_ms);	/* 1 readable, 0 not */
 
-/* Answers. Each returns 0 or -errno and stores it in m->reply. */
-int od_reply(struct od_daemon *d, struct od_record *m);
-int od_copen(struct od_daemon *d, uint32_t msg_id, long long size);
-int od_write(struct od_daemon *d, int object_id, uint64_t off, uint64_t len);
-int od_cread(struct od_daemon *d, int object_id, uint32_t msg_id);
-int od_close_anon(struct od_daemon *d, int object_id);
-struct od_object *od_object(struct od_daemon *d, int object_id);
-
-/* The record: counts and waits (all under the daemon lock). */
-int od_count(struct od_daemon *d, uint32_t opcode);
-int od_wait_count(struct od_daemon *d, uint32_t opcode, int n, int timeout_ms);
-struct od_record *od_find(struct od_daemon *d, uint32_t opcode, int nth);
-const char *od_opname(uint32_t opcode);
-
-/* EROFS over fscache. 0 or -errno. */
-int od_mount(const char *fsid, const char *domain, const char *mnt);
-int od_umount(const char *mnt);
-off_t od_blob_size(const char *name);
-
-/*
- * A reader in its own process, so that a test can watch it block, kill it,
- * or wait for it with a bound. Result: 0 and the sha256 of what was read,
- * or -errno from the first failing read.
- */
-struct od_reader {
-	pid_t pid;
-	int pipe;
-	int result;
-	char sha256[65];
-	off_t bytes;
-};
-int od_reader_start(struct od_reader *r, const char *path, off_t off, off_t len);
-int od_reader_wait(struct od_reader *r, int timeout_ms);	/* -ETIMEDOUT */
-void od_reader_kill(struct od_reader *r);
-
-/* Whole-file helpers: 0 or -errno; hex digest into out[65]. */
-int od_sha256_file(const char *path, char out[65]);
-void od_sha256(const void *buf, size_t len, char out[65]);
-
-/* Fixture manifest: "<sha256>  ./relative/path" lines. Returns count. */
-struct od_manifest_entry {
-	char sha256[65];
-	char path[PATH_MAX];
-};
-int od_manifest_load(const char *fixture, struct od_manifest_entry **out);
-const char *od_manifest_sha(const char *fixture, const char *path);	/* static buffer */
-
-/*
- * Features of the booted kernel, probed by behaviour rather than version:
- * the failover series (2024) brought "restore" and reopen of closed
- * objects; EROFS takes domain_id (shared volumes) from 6.1.
- */
-bool od_kernel_has_restore(struct od_daemon *d);
-bool od_kernel_has_domain_id(void);
-
-long od_now_ms(void);
-
-/*
- * Failover and lifecycle helpers.
- */
-/* Until /dev/cachefiles opens again (the last cache fully released): 0 or -errno. */
-int od_wait_dev_free(int timeout_ms);
-/* Kernel log lines holding needle, since the runner last cleared the log. */
-int od_klog_count(const char *needle);
-
-/*
- * A mount in its own process, so that a test can answer the mount's OPEN
- * by hand, or kill the mounter while its OPEN is pending.
- */
-struct od_mounter {
-	pid_t pid;
-	int pipe;
-	int result;	/* 0 or -errno from mount(2) (umount(2)); -EPIPE if it died */
-};
-int od_mount_start(struct od_mounter *m, const char *fsid, const char *domain,
-		   const char *mnt);
-int od_mount_wait(struct od_mounter *m, int timeout_ms);	/* -ETIMEDOUT */
-void od_mount_kill(struct od_mounter *m);
-
-/*
- * Data-plane and stress helpers.
- */
-/* mount(2) EROFS with these options, creating mnt. 0 or -errno. */
-int od_mount_opts(const char *mnt, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-/* The extra blobs of a multi-device image, in device order: count or -errno. */
-int od_image_devices(const char *image, char (*names)[OD_KEY_MAX], int max);
-/* Mount a fixture image: fsid, a device= per extra blob, optional domain. */
-int od_mount_image(const char *image, const char *domain, const char *mnt);
-/*
- * Answer an OPEN from another blob (NULL: the one the cookie key names),
- * reporting size to copen (negative: the blob's own). od_write() then
- * serves up to that size and pads the last block.
- */
-int od_open_as(struct od_daemon *d, struct od_record *m, const char *blob,
-	       off_t size);
-/* Records of an opcode not answered yet (e.g. held), in arrival order. */
-int od_pending(struct od_daemon *d, uint32_t opcode, struct od_record **out,
-	       int max);
-/* The bytes fixtures/gen-tree.sh puts at [off, off + len) of a fixture file. */
-void od_tree_fill(const char *path, off_t off, size_t len, char *out);
-void od_tree_sha256(const char *path, off_t off, size_t len, char out[65]);
-/* A seeded PRNG (splitmix64); the seed comes from ODS_SEED, else the clock. */
-uint64_t od_rand(uint64_t *state);
-uint64_t od_seed(void);
+/* Exactly one read() of /dev/cachefiles: 0 and the record, -ENOMSG if none. */
+int od_read_msg(struct od_daemon *d, struct od_record **m);
 
 /*
  * More daemon threads on one daemon: each reads /dev/cachefiles and answers
@@ -220,6 +128,240 @@ struct od_pool {
 };
 int od_pool_start(struct od_pool *p, struct od_daemon *d, int n);
 void od_pool_stop(struct od_pool *p);
+
+/*
+ * Features of the booted kernel, probed by behaviour rather than version:
+ * the failover series (2024) brought "restore" and reopen of closed
+ * objects; EROFS takes domain_id (shared volumes) from 6.1.
+ */
+bool od_kernel_has_restore(struct od_daemon *d);
+
+/* -- Answers and objects (od_answer.c) ------------------------------------- */
+
+/* Answers. Each returns 0 or -errno and stores it in m->reply. */
+int od_reply(struct od_daemon *d, struct od_record *m);
+int od_copen(struct od_daemon *d, uint32_t msg_id, long long size);
+int od_write(struct od_daemon *d, int object_id, uint64_t off, uint64_t len);
+int od_cread(struct od_daemon *d, int object_id, uint32_t msg_id);
+int od_close_anon(struct od_daemon *d, int object_id);
+struct od_object *od_object(struct od_daemon *d, int object_id);
+
+/*
+ * Answer an OPEN from another blob (NULL: the one the cookie key names),
+ * reporting size to copen (negative: the blob's own). od_write() then
+ * serves up to that size and pads the last block.
+ */
+int od_open_as(struct od_daemon *d, struct od_record *m, const char *blob,
+	       off_t size);
+
+/* Register an OPEN's anon fd and blob like od_open_as(), without the copen. */
+int od_object_add(struct od_daemon *d, struct od_record *m, const char *blob,
+		  off_t size);
+
+off_t od_blob_size(const char *name);
+/* A blob of OD_BLOB_DIR opened read-only: the fd, or -errno. */
+int od_blob_open(const char *name);
+/*
+ * A script that answers an OPEN by hand, once the mount that sent it (the
+ * test thread) waits for it: copen with size (the blob's own with
+ * blob_size), the anon fd closed before the copen (close_first) or right
+ * after it.  It notes how many OPENs came, od_wait_blocked()'s result and
+ * the copen's; other requests are answered as usual.
+ */
+struct od_open_by_hand {
+	long long size;
+	bool blob_size, close_first;
+	int opens;
+	int blocked;		/* 0: the mount waited for its OPEN */
+	int ret;		/* what the copen write returned */
+	bool done;		/* the script has answered (atomic) */
+};
+enum od_action od_answer_open_by_hand(struct od_daemon *d, struct od_record *m,
+				      void *arg);
+/* Until the script has answered: 0, or -ETIMEDOUT. */
+int od_open_by_hand_wait(struct od_open_by_hand *h, int timeout_ms);	/* of a blob in OD_BLOB_DIR, or -errno */
+
+/* -- The record of messages and waits on it (od_record.c) ------------------ */
+
+/* The record: counts and waits (all under the daemon lock). */
+int od_count(struct od_daemon *d, uint32_t opcode);
+int od_wait_count(struct od_daemon *d, uint32_t opcode, int n, int timeout_ms);
+struct od_record *od_find(struct od_daemon *d, uint32_t opcode, int nth);
+const char *od_opname(uint32_t opcode);
+
+/* Records of an opcode not answered yet (e.g. held), in arrival order. */
+int od_pending(struct od_daemon *d, uint32_t opcode, struct od_record **out,
+	       int max);
+
+/*
+ * Until every record of an opcode is answered: 0, or -ETIMEDOUT.  A reader
+ * may finish before the daemon thread has noted its answer.
+ */
+int od_wait_answered(struct od_daemon *d, uint32_t opcode, int timeout_ms);
+/* A script that answered a request itself notes it (and wakes waiters). */
+int od_answered(struct od_daemon *d, struct od_record *m, int ret);
+
+/*
+ * A script that holds READs while told to, collecting them in arrival
+ * order for the test to answer (od_reply) in whatever order it likes;
+ * other requests, and READs while not holding, are answered as usual.
+ * Race-free against the daemon threads: after od_holder_set(h, 0) every
+ * held READ is in the holder, and no more will be.
+ */
+#define OD_HOLD_MAX	64
+struct od_holder {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int hold;
+	struct od_record *held[OD_HOLD_MAX];
+	int n;
+};
+void od_holder_init(struct od_holder *h);
+enum od_action od_hold_reads(struct od_daemon *d, struct od_record *m, void *arg);
+void od_holder_set(struct od_holder *h, int hold);
+int od_holder_wait(struct od_holder *h, int n, int timeout_ms);	/* n held, or -ETIMEDOUT */
+int od_holder_take(struct od_holder *h, struct od_record **out, int max);
+
+long od_now_ms(void);
+
+/* -- Child processes with bounds (od_child.c) ------------------------------ */
+
+/*
+ * A child process with a bound (od_child.c): it sends one result of a fixed
+ * size back over a pipe; the parent waits for it with a timeout and kills
+ * it if need be.  The child holds none of the parent's fds but its pipe
+ * (the daemon's anon fds among them), and od_child_start() returns only
+ * once it has closed them.  Readers, mounters, umounters and the image
+ * check are such children; a test's own child is one too:
+ *
+ *	struct od_child c;
+ *
+ *	ASSERT_EQ(0, od_child_start(&c));
+ *	if (c.pid == 0) {
+ *		int ret = do_something();
+ *
+ *		od_child_report(&c, &ret, sizeof(ret));
+ *	}
+ *	ASSERT_EQ(0, od_child_wait(&c, &ret, sizeof(ret), OD_WAIT_MS));
+ */
+struct od_child {
+	pid_t pid;	/* the child's; 0 in the child itself; -1 when none */
+	int pipe;	/* the result's: read end in the parent, write end in the child */
+};
+/* Fork: 0 in both processes (c->pid tells which), or -errno. */
+int od_child_start(struct od_child *c);
+/* In the child: send len bytes of result and exit. */
+void od_child_report(struct od_child *c, const void *res, size_t len)
+	__attribute__((noreturn));
+/*
+ * Up to timeout_ms for the result, then reap the child: 0, -ETIMEDOUT (the
+ * child is left running: kill it or wait again), -EPIPE (it died without a
+ * result) or -ECHILD (no child).
+ */
+int od_child_wait(struct od_child *c, void *res, size_t len, int timeout_ms);
+void od_child_kill(struct od_child *c);	/* SIGKILL and reap; no-op without one */
+/*
+ * fn(arg, res) in a child, its res back within timeout_ms: 0, or what
+ * od_child_wait() says (on -ETIMEDOUT the child is killed).
+ */
+typedef void (*od_child_fn)(void *arg, void *res);
+int od_child_run(od_child_fn fn, void *arg, void *res, size_t len, int timeout_ms);
+/* Close every fd from 3 to 1023 but keep and keep2 (-1: none), in a child. */
+void od_close_fds(int keep, int keep2);
+
+/*
+ * A struct whose child is an od_child (&x->child), with its fields also
+ * under their own names (x->pid, x->pipe).
+ */
+#define OD_CHILD_MEMBER \
+	union { \
+		struct od_child child; \
+		struct { pid_t pid; int pipe; }; \
+	}
+
+/*
+ * A reader in its own process, so that a test can watch it block, kill it,
+ * or wait for it with a bound. Result: 0 and the sha256 of what was read,
+ * or -errno from the first failing read.
+ */
+struct od_reader {
+	OD_CHILD_MEMBER;
+	int result;
+	char sha256[65];
+	off_t bytes;
+};
+int od_reader_start(struct od_reader *r, const char *path, off_t off, off_t len);
+int od_reader_wait(struct od_reader *r, int timeout_ms);	/* -ETIMEDOUT */
+void od_reader_kill(struct od_reader *r);
+
+/* -- Mounts (od_mount.c) --------------------------------------------------- */
+
+/* EROFS over fscache. 0 or -errno. */
+int od_mount(const char *fsid, const char *domain, const char *mnt);
+int od_umount(const char *mnt);
+
+/* mount(2) EROFS with these options, creating mnt. 0 or -errno. */
+int od_mount_opts(const char *mnt, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The extra blobs of a multi-device image, in device order: count or -errno. */
+int od_image_devices(const char *image, char (*names)[OD_KEY_MAX], int max);
+/* Mount a fixture image: fsid, a device= per extra blob, optional domain. */
+int od_mount_image(const char *image, const char *domain, const char *mnt);
+
+bool od_kernel_has_domain_id(void);	/* see od_kernel_has_restore() */
+
+/*
+ * A mount in its own process, so that a test can answer the mount's OPEN
+ * by hand, or kill the mounter while its OPEN is pending.
+ */
+struct od_mounter {
+	OD_CHILD_MEMBER;
+	int result;	/* 0 or -errno from mount(2) (umount(2)); -EPIPE if it died */
+};
+int od_mount_start(struct od_mounter *m, const char *fsid, const char *domain,
+		   const char *mnt);
+int od_mount_wait(struct od_mounter *m, int timeout_ms);	/* -ETIMEDOUT */
+void od_mount_kill(struct od_mounter *m);
+
+/* umount(2) in its own process; the result comes with od_mount_wait(). */
+int od_umount_start(struct od_mounter *m, const char *mnt);
+
+/* -- Fixtures, manifests and checksums (od_fixture.c) ---------------------- */
+
+/* Whole-file helpers: 0 or -errno; hex digest into out[65]. */
+int od_sha256_file(const char *path, char out[65]);
+void od_sha256(const void *buf, size_t len, char out[65]);
+
+/* Fixture manifest: "<sha256>  ./relative/path" lines. Returns count. */
+struct od_manifest_entry {
+	char sha256[65];
+	char path[PATH_MAX];
+};
+int od_manifest_load(const char *fixture, struct od_manifest_entry **out);
+const char *od_manifest_sha(const char *fixture, const char *path);	/* static buffer */
+/*
+ * A directory of the calling test process's own under root (OD_CACHE_ROOT,
+ * OD_MNT_ROOT): "<root>/t<pid>", then fmt's suffix if fmt is not NULL.
+ * Every test starts with a cold cache and a mount point of its own.
+ */
+void od_test_dir(char *buf, size_t len, const char *root, const char *fmt, ...);
+
+/* The bytes fixtures/gen-tree.sh puts at [off, off + len) of a fixture file. */
+void od_tree_fill(const char *path, off_t off, size_t len, char *out);
+void od_tree_sha256(const char *path, off_t off, size_t len, char out[65]);
+/* A seeded PRNG (splitmix64); the seed comes from ODS_SEED, else the clock. */
+uint64_t od_rand(uint64_t *state);
+uint64_t od_seed(void);
+
+/*
+ * Read every file of a fixture image under mnt in one child process, against
+ * its manifest: 0, the first failing read's -errno, -EILSEQ for wrong bytes,
+ * or -ETIMEDOUT (the child is killed).  The culprit's path goes to bad.
+ */
+int od_check_image(const char *mnt, const char *fixture, int timeout_ms,
+		   char *bad, size_t len);
+
+/* -- Fault-injection knobs (od_fault.c) ------------------------------------ */
 
 /*
  * Fault injection (the debug flavour: CONFIG_FAULT_INJECTION, FAILSLAB,
@@ -252,61 +394,21 @@ int od_make_it_fail(int on);
 int od_fail_nth_open(void);
 int od_fail_nth_arm(int fd, unsigned int n);
 int od_fail_nth_left(int fd);
-/*
- * fd slots below 'below' that are taken but hold no file: reserved by the
- * kernel (get_unused_fd_flags()) and never installed nor given back.  Takes
- * every free slot for a moment; call it while no other thread opens files.
- */
-int od_lost_fd_slots(int below);
-/* Exactly one read() of /dev/cachefiles: 0 and the record, -ENOMSG if none. */
-int od_read_msg(struct od_daemon *d, struct od_record **m);
-/* Register an OPEN's anon fd and blob like od_open_as(), without the copen. */
-int od_object_add(struct od_daemon *d, struct od_record *m, const char *blob,
-		  off_t size);
-/* rm -rf dir: 0 or -errno. */
-int od_rm_tree(const char *dir);
+
+/* -- Observing the kernel and the process (od_observe.c) ------------------- */
+
+/* Kernel log lines holding needle, since the runner last cleared the log. */
+int od_klog_count(const char *needle);
+
+/* Until /dev/cachefiles opens again (the last cache fully released): 0 or -errno. */
+int od_wait_dev_free(int timeout_ms);
+
 /*
  * Until task tid sleeps uninterruptibly (state D), i.e. it has reached a
  * kernel wait such as fscache's for a cookie: 0, or -ETIMEDOUT.  Lets a
  * script answer a request only once the waiter it matters to is waiting.
  */
 int od_wait_blocked(pid_t tid, int timeout_ms);
-
-/*
- * A script that holds READs while told to, collecting them in arrival
- * order for the test to answer (od_reply) in whatever order it likes;
- * other requests, and READs while not holding, are answered as usual.
- * Race-free against the daemon threads: after od_holder_set(h, 0) every
- * held READ is in the holder, and no more will be.
- */
-#define OD_HOLD_MAX	64
-struct od_holder {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int hold;
-	struct od_record *held[OD_HOLD_MAX];
-	int n;
-};
-void od_holder_init(struct od_holder *h);
-enum od_action od_hold_reads(struct od_daemon *d, struct od_record *m, void *arg);
-void od_holder_set(struct od_holder *h, int hold);
-int od_holder_wait(struct od_holder *h, int n, int timeout_ms);	/* n held, or -ETIMEDOUT */
-int od_holder_take(struct od_holder *h, struct od_record **out, int max);
-/*
- * Read every file of a fixture image under mnt in one child process, against
- * its manifest: 0, the first failing read's -errno, -EILSEQ for wrong bytes,
- * or -ETIMEDOUT (the child is killed).  The culprit's path goes to bad.
- */
-int od_check_image(const char *mnt, const char *fixture, int timeout_ms,
-		   char *bad, size_t len);
-
-/*
- * Until every record of an opcode is answered: 0, or -ETIMEDOUT.  A reader
- * may finish before the daemon thread has noted its answer.
- */
-int od_wait_answered(struct od_daemon *d, uint32_t opcode, int timeout_ms);
-/* A script that answered a request itself notes it (and wakes waiters). */
-int od_answered(struct od_daemon *d, struct od_record *m, int ret);
 
 /*
  * Where a withdrawn object's data went, and what the daemon holds.
@@ -321,7 +423,15 @@ int od_wait_cache_file(const char *dir, char *path, size_t len, int timeout_ms);
 /* The calling process's open fds, and the lowest free fd number. */
 int od_fd_count(void);
 int od_fd_lowest_free(void);
-/* umount(2) in its own process; the result comes with od_mount_wait(). */
-int od_umount_start(struct od_mounter *m, const char *mnt);
+
+/*
+ * fd slots below 'below' that are taken but hold no file: reserved by the
+ * kernel (get_unused_fd_flags()) and never installed nor given back.  Takes
+ * every free slot for a moment; call it while no other thread opens files.
+ */
+int od_lost_fd_slots(int below);
+
+/* rm -rf dir: 0 or -errno. */
+int od_rm_tree(const char *dir);
 
 #endif

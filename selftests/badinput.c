@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * E. Bad input from the daemon: malformed copen (E1), wrong
+ * Bad input from the daemon: malformed copen (E1), wrong
  * READ_COMPLETE (E2), bad anon-fd writes (E3), junk commands (E4), a
  * read() of an OPEN into a buffer the kernel cannot write (E5).
  *
@@ -64,7 +64,7 @@ static void world_up(struct __test_metadata *_metadata, struct world *w)
 	ASSERT_EQ(CACHEFILES_OP_OPEN, w->open->opcode);
 }
 
-static void world_down(struct world *w)
+static void world_down(struct __test_metadata *_metadata, struct world *w)
 {
 	struct od_daemon *d = &w->e.d;
 
@@ -85,7 +85,7 @@ static void world_down(struct world *w)
 	if (umount2(w->mnt2, 0))
 		umount2(w->mnt2, MNT_DETACH);
 	rmdir(w->mnt2);
-	ods_down(&w->e);
+	ods_down(_metadata, &w->e);
 }
 
 
@@ -141,7 +141,7 @@ static void aftermath(struct __test_metadata *_metadata, struct world *w,
 		TH_LOG("mount: %s", strerror(-w->mounter.result));
 	w->e.mounted = !w->mounter.result;
 	if (w->e.mounted)
-		ods_check_image(_metadata, w->e.mnt, "plain");
+		ods_expect_image(_metadata, w->e.mnt, "plain");
 
 	ASSERT_EQ(0, od_reader_wait(&w->r, OD_WAIT_MS)) TH_LOG("the reader hangs");
 	EXPECT_EQ(0, w->r.result) TH_LOG("reader: %s", strerror(-w->r.result));
@@ -244,7 +244,7 @@ FIXTURE_SETUP(copen)
 
 FIXTURE_TEARDOWN(copen)
 {
-	world_down(&self->w);
+	world_down(_metadata, &self->w);
 }
 
 TEST_F(copen, write_then_reply)
@@ -297,7 +297,7 @@ FIXTURE_SETUP(devwrite)
 
 FIXTURE_TEARDOWN(devwrite)
 {
-	world_down(&self->w);
+	world_down(_metadata, &self->w);
 }
 
 TEST_F(devwrite, write_then_reply)
@@ -338,7 +338,7 @@ FIXTURE_SETUP(cread)
 
 FIXTURE_TEARDOWN(cread)
 {
-	world_down(&self->w);
+	world_down(_metadata, &self->w);
 }
 
 TEST_F(cread, ioctl_then_reply)
@@ -422,7 +422,7 @@ FIXTURE_SETUP(anonwrite)
 
 FIXTURE_TEARDOWN(anonwrite)
 {
-	world_down(&self->w);
+	world_down(_metadata, &self->w);
 	free(self->buf);
 }
 
@@ -535,7 +535,7 @@ FIXTURE_SETUP(readfault)
 
 FIXTURE_TEARDOWN(readfault)
 {
-	ods_down_mounter(&self->e, &self->mo);
+	ods_down_mounter(_metadata, &self->e, &self->mo);
 	munmap(self->ro, CACHEFILES_MSG_MAX_SIZE);
 }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * F7. EROFS over a cache bound without "ondemand" (cachefilesd's classic
+ * EROFS over a cache bound without "ondemand" (cachefilesd's classic
  * mode).  The cache has no daemon to ask: cachefiles takes the cookie as
  * a classic one (no OPEN, no anon fd), and the on-demand read that EROFS
  * asks for returns without a request (cachefiles_ondemand_send_req()
@@ -20,8 +20,8 @@ FIXTURE(classic) {
 FIXTURE_SETUP(classic)
 {
 	self->mo.pid = -1;
-	snprintf(self->cache, sizeof(self->cache), OD_CACHE_ROOT "/t%d", getpid());
-	snprintf(self->mnt, sizeof(self->mnt), "/mnt/t%d", getpid());
+	od_test_dir(self->cache, sizeof(self->cache), OD_CACHE_ROOT, NULL);
+	od_test_dir(self->mnt, sizeof(self->mnt), OD_MNT_ROOT, NULL);
 	ASSERT_EQ(0, od_bind_classic(&self->d, self->cache));
 }
 
@@ -30,6 +30,7 @@ FIXTURE_TEARDOWN(classic)
 	od_mount_kill(&self->mo);
 	od_teardown(&self->d);
 	EXPECT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("the device stays busy");
+	EXPECT_STREQ("", self->d.error) TH_LOG("the daemon failed: %s", self->d.error);
 	rmdir(self->mnt);
 }
 

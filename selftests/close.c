@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * C. Premature anon-fd close.  Two kernel behaviours exist and each is
+ * Premature anon-fd close.  Two kernel behaviours exist and each is
  * checked exactly: 5.19 fails the object's pending READs with EIO; kernels
  * with the 2024 failover series (which also added "restore") keep them and
  * reopen the object with a new OPEN before handing the READ out again.
@@ -25,7 +25,7 @@ FIXTURE_VARIANT_ADD(anonclose, inline) { .fixture = "inline" };
 FIXTURE_SETUP(anonclose)
 {
 	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, variant->fixture));
+	ASSERT_EQ(0, ods_env_mount(&self->e, variant->fixture));
 	od_stop(&self->e.d);
 	self->failover = od_kernel_has_restore(&self->e.d);
 	TH_LOG("expecting %s semantics", self->failover ?
@@ -35,7 +35,7 @@ FIXTURE_SETUP(anonclose)
 FIXTURE_TEARDOWN(anonclose)
 {
 	od_reader_kill(&self->r);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(anonclose, with_read_pending)
@@ -106,85 +106,36 @@ FIXTURE_SETUP(anonearly)
 	ASSERT_EQ(0, ods_up(&self->e));
 	if (!variant->warm)
 		return;
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(&self->e.d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
 }
 
 FIXTURE_TEARDOWN(anonearly)
 {
-	ods_down(&self->e);
-}
-
-/* Bounded wait for a flag the daemon thread sets. */
-static int wait_flag(volatile bool *flag)
-{
-	long deadline = od_now_ms() + OD_WAIT_MS;
-
-	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE)) {
-		if (od_now_ms() > deadline)
-			return -ETIMEDOUT;
-		usleep(1000);
-	}
-	return 0;
-}
-
-struct early_copen {
-	volatile bool done;	/* the script has answered */
-	int copen;	/* what the copen write returned */
-	int opens;
-	int blocked;	/* did the mount (main thread) wait for the OPEN */
-};
-
-static enum od_action close_then_copen(struct od_daemon *d, struct od_record *m,
-				       void *arg)
-{
-	struct early_copen *st = arg;
-
-	if (m->opcode != CACHEFILES_OP_OPEN)
-		return OD_REPLY;
-	st->opens++;
-	st->blocked = od_wait_blocked(getpid(), OD_WAIT_MS);	/* the mount */
-	close(m->anon_fd);
-	st->copen = od_copen(d, m->msg_id, od_blob_size(m->cookie_key));
-	m->reply = st->copen;
-	m->answered = true;
-	__atomic_store_n(&st->done, true, __ATOMIC_RELEASE);
-	return OD_DONE;
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(anonearly, close_before_copen)
 {
 	struct od_daemon *d = &self->e.d;
-	struct early_copen st = { .copen = 1 };
+	/* the anon fd is closed before the copen, which reports the blob's size */
+	struct od_open_by_hand st = { .blob_size = true, .close_first = true, .ret = 1 };
 	int opens = od_count(d, CACHEFILES_OP_OPEN);
 	int closes = od_count(d, CACHEFILES_OP_CLOSE);
-	struct od_record *open, *close;
-	char sha[65];
 
-	od_set_script(d, close_then_copen, &st);
-	EXPECT_EQ(variant->mount, ods_mount(&self->e, "plain"))
+	od_set_script(d, od_answer_open_by_hand, &st);
+	EXPECT_EQ(variant->mount, ods_env_mount(&self->e, "plain"))
 		TH_LOG("the mount must fail when its OPEN's anon fd was closed");
 	/* the mount may return before the daemon's copen write does */
-	ASSERT_EQ(0, wait_flag(&st.done)) TH_LOG("the daemon never answered");
+	ASSERT_EQ(0, od_open_by_hand_wait(&st, OD_WAIT_MS)) TH_LOG("the daemon never answered");
 	EXPECT_EQ(1, st.opens);
-	EXPECT_EQ(0, st.copen) TH_LOG("copen of a pending OPEN is accepted");
+	EXPECT_EQ(0, st.ret) TH_LOG("copen of a pending OPEN is accepted");
 	EXPECT_EQ(0, st.blocked) TH_LOG("the mount did not wait for its OPEN");
 
 	/* a well-behaved daemon then mounts the same blob on the same cache */
-	od_set_script(d, NULL, NULL);
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
-	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "block-plus-1"), sha));
-	EXPECT_STREQ(od_manifest_sha("plain", "block-plus-1"), sha);
-	ASSERT_EQ(0, ods_umount(&self->e));
-	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, closes + 1, OD_WAIT_MS));
-	ASSERT_EQ(opens + 2, od_count(d, CACHEFILES_OP_OPEN));
-	open = od_find(d, CACHEFILES_OP_OPEN, opens + 1);
-	close = od_find(d, CACHEFILES_OP_CLOSE, closes);
-	EXPECT_EQ(open->object_id, close->object_id)
-		TH_LOG("CLOSE for object %u, which never opened", close->object_id);
-	EXPECT_EQ(closes + 1, od_count(d, CACHEFILES_OP_CLOSE));
-	EXPECT_STREQ("", d->error);
+	ods_expect_remount_one_close(_metadata, &self->e, "plain", "block-plus-1",
+				     opens, closes);
 
 	/* nothing pins the cache once the daemon lets go of it */
 	od_teardown(d);
@@ -224,7 +175,7 @@ FIXTURE_SETUP(anongone)
 	char sha[65];
 
 	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "odd-tail"), sha));
 	self->object_id = od_find(&self->e.d, CACHEFILES_OP_OPEN, 0)->object_id;
 	od_set_script(&self->e.d, keep_anon_fd, NULL);
@@ -232,7 +183,7 @@ FIXTURE_SETUP(anongone)
 
 FIXTURE_TEARDOWN(anongone)
 {
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 static int gone_try(struct od_daemon *d, int object_id, enum gone_op op)
@@ -252,7 +203,7 @@ TEST_F(anongone, stale_fd_enobufs)
 
 	ASSERT_EQ(0, gone_try(d, self->object_id, variant->op))
 		TH_LOG("the anon fd does not work while the object lives");
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
 	ASSERT_LE(0, od_object(d, self->object_id)->anon_fd);
 
@@ -300,7 +251,7 @@ FIXTURE_SETUP(anonreopen)
 	self->nfiles = od_manifest_load(variant->fixture, &self->files);
 	ASSERT_LT(0, self->nfiles);
 	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, variant->fixture));
+	ASSERT_EQ(0, ods_env_mount(&self->e, variant->fixture));
 	self->failover = od_kernel_has_restore(&self->e.d);
 	TH_LOG("expecting %s semantics", self->failover ?
 	       "failover (reopen with a new OPEN)" : "5.19 (misses fail with EIO)");
@@ -309,7 +260,7 @@ FIXTURE_SETUP(anonreopen)
 FIXTURE_TEARDOWN(anonreopen)
 {
 	od_reader_kill(&self->r);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 	free(self->files);
 }
 
@@ -415,7 +366,7 @@ FIXTURE_SETUP(reopenrefused)
 	self->r.pid = -1;
 	self->close_fd = variant->close_fd;
 	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, stat(ods_path(&self->e, "big-odd"), &st));
 	self->first = od_find(&self->e.d, CACHEFILES_OP_OPEN, 0)->object_id;
 	if (!od_kernel_has_restore(&self->e.d))
@@ -428,7 +379,7 @@ FIXTURE_TEARDOWN(reopenrefused)
 	/* the device must go first: umount cannot get past a stuck READ */
 	od_stop(&self->e.d);
 	od_close_dev(&self->e.d);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(reopenrefused, read_fails_not_hangs)
@@ -490,7 +441,7 @@ FIXTURE_SETUP(closeflush)
 
 	self->um.pid = -1;
 	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "odd-tail"), sha));
 	EXPECT_STREQ(od_manifest_sha("plain", "odd-tail"), sha);
 	self->object_id = od_find(&self->e.d, CACHEFILES_OP_OPEN, 0)->object_id;
@@ -500,9 +451,7 @@ FIXTURE_SETUP(closeflush)
 FIXTURE_TEARDOWN(closeflush)
 {
 	od_mount_kill(&self->um);
-	if (!self->e.d.running && self->e.d.dev >= 0)
-		od_start(&self->e.d);
-	ods_down(&self->e);
+	ods_down_restarted(_metadata, &self->e);
 }
 
 TEST_F(closeflush, no_close_delivered)
@@ -543,7 +492,7 @@ TEST_F(closeflush, no_close_delivered)
 	/* the committed cache file serves the next mount: no READ needed */
 	reads = od_count(d, CACHEFILES_OP_READ);
 	ASSERT_EQ(0, od_start(d));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "odd-tail"), sha));
 	EXPECT_STREQ(od_manifest_sha("plain", "odd-tail"), sha);
 	EXPECT_EQ(reads, od_count(d, CACHEFILES_OP_READ))
@@ -574,7 +523,7 @@ FIXTURE_SETUP(reopendrop)
 
 	self->r.pid = self->um.pid = -1;
 	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, stat(ods_path(&self->e, "big-odd"), &st));
 	self->first = od_find(&self->e.d, CACHEFILES_OP_OPEN, 0)->object_id;
 	od_stop(&self->e.d);
@@ -586,9 +535,7 @@ FIXTURE_TEARDOWN(reopendrop)
 {
 	od_reader_kill(&self->r);
 	od_mount_kill(&self->um);
-	if (!self->e.d.running && self->e.d.dev >= 0)
-		od_start(&self->e.d);
-	ods_down(&self->e);
+	ods_down_restarted(_metadata, &self->e);
 }
 
 TEST_F(reopendrop, umount_fails_the_reopen)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A. Data plane: what the daemon writes is what readers get, once, and
+ * Data plane: what the daemon writes is what readers get, once, and
  * from the right blob.
  *
  * The data fixture runs each test over every image: plain (every file in
@@ -50,7 +50,7 @@ FIXTURE_SETUP(data)
 FIXTURE_TEARDOWN(data)
 {
 	od_set_script(&self->e.d, NULL, NULL);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 	free(self->files);
 }
 
@@ -60,7 +60,7 @@ static void mount_image(struct __test_metadata *_metadata, struct ods_env *e,
 {
 	int opens = od_count(&e->d, CACHEFILES_OP_OPEN);
 
-	ASSERT_EQ(0, ods_mount_image(e, image));
+	ASSERT_EQ(0, ods_env_mount_image(e, image));
 	ASSERT_EQ(0, od_wait_count(&e->d, CACHEFILES_OP_OPEN, opens + nblobs,
 				   OD_WAIT_MS))
 		TH_LOG("%s: expected %d OPENs, one per blob", image, nblobs);
@@ -86,38 +86,21 @@ static int check_range(struct __test_metadata *_metadata, const char *path,
 	return r.result || strcmp(sha, r.sha256) ? -1 : 0;
 }
 
+/* In a child: stat()'s size, or -errno. */
+static void stat_size(void *path, void *size)
+{
+	struct stat st;
+
+	*(off_t *)size = stat(path, &st) ? -errno : st.st_size;
+}
+
 /* stat() in a child, so that a hung lookup cannot hang the test: size or -errno. */
 static off_t file_size(const char *path)
 {
-	struct pollfd p;
-	int fds[2];
 	off_t size;
-	pid_t pid;
+	int ret = od_child_run(stat_size, (void *)path, &size, sizeof(size), OD_WAIT_MS);
 
-	if (pipe(fds))
-		return -errno;
-	pid = fork();
-	if (pid == 0) {
-		struct stat st;
-
-		for (int i = 3; i < 1024; i++)
-			if (i != fds[1])
-				close(i);
-		size = stat(path, &st) ? -errno : st.st_size;
-		_exit(write(fds[1], &size, sizeof(size)) != sizeof(size));
-	}
-	close(fds[1]);
-	p = (struct pollfd){ .fd = fds[0], .events = POLLIN };
-	if (pid < 0 || poll(&p, 1, OD_WAIT_MS) <= 0 ||
-	    read(fds[0], &size, sizeof(size)) != sizeof(size))
-		size = -ETIMEDOUT;
-	if (pid > 0) {
-		if (size == -ETIMEDOUT)
-			kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-	close(fds[0]);
-	return size;
+	return ret ? -ETIMEDOUT : size;
 }
 
 /* What the tree reader reports per file. */
@@ -139,29 +122,23 @@ static int read_tree(struct __test_metadata *_metadata, struct od_daemon *d,
 {
 	char path[PATH_MAX * 2];
 	struct tree_result res;
-	int p[2], bad = 0;
-	pid_t pid;
+	struct od_child c;
+	int bad = 0;
 
-	ASSERT_EQ(0, pipe(p));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		for (int i = 3; i < 1024; i++)
-			if (i != p[1])
-				close(i);
+	ASSERT_EQ(0, od_child_start(&c));
+	if (c.pid == 0) {
 		for (int i = 0; i < nfiles; i++) {
 			snprintf(path, sizeof(path), "%s/%s", mnt, files[i].path);
 			res.index = i;
 			res.sha[0] = 0;
 			res.result = od_sha256_file(path, res.sha);
-			if (write(p[1], &res, sizeof(res)) != sizeof(res))
+			if (write(c.pipe, &res, sizeof(res)) != sizeof(res))
 				_exit(1);
 		}
 		_exit(0);
 	}
-	close(p[1]);
 	for (int i = 0; i < nfiles; i++) {
-		struct pollfd pf = { .fd = p[0], .events = POLLIN };
+		struct pollfd pf = { .fd = c.pipe, .events = POLLIN };
 		long deadline = od_now_ms() + 10 * OD_WAIT_MS;
 		int reads = od_count(d, CACHEFILES_OP_READ), ret;
 
@@ -169,8 +146,8 @@ static int read_tree(struct __test_metadata *_metadata, struct od_daemon *d,
 		while ((ret = poll(&pf, 1, OD_WAIT_MS)) == 0 && od_now_ms() < deadline &&
 		       reads != od_count(d, CACHEFILES_OP_READ))
 			reads = od_count(d, CACHEFILES_OP_READ);
-		if (ret <= 0 || read(p[0], &res, sizeof(res)) != sizeof(res)) {
-			kill(pid, SIGKILL);
+		if (ret <= 0 || read(c.pipe, &res, sizeof(res)) != sizeof(res)) {
+			od_child_kill(&c);
 			bad = nfiles - i;
 			EXPECT_EQ(0, -ETIMEDOUT) TH_LOG("reading %s: no result", files[i].path);
 			break;
@@ -181,8 +158,7 @@ static int read_tree(struct __test_metadata *_metadata, struct od_daemon *d,
 			TH_LOG("%s differs from the manifest", files[i].path);
 		bad += res.result || strcmp(files[i].sha256, res.sha);
 	}
-	waitpid(pid, NULL, 0);
-	close(p[0]);
+	od_child_kill(&c);	/* it has exited, unless it hangs */
 	return bad;
 }
 
@@ -307,7 +283,7 @@ TEST_F(data, read_all)
 	}
 	check_reads(_metadata, d);
 
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, nblobs, OD_WAIT_MS));
 	for (int j = 0; (m = od_find(d, CACHEFILES_OP_OPEN, j)); j++) {
 		int closes = 0;
@@ -358,7 +334,7 @@ static void warm_up(struct __test_metadata *_metadata, FIXTURE_DATA(data) *self,
 	mount_image(_metadata, &self->e, image, nblobs);
 	ASSERT_EQ(0, read_all(_metadata, self));
 	od_set_script(d, NULL, NULL);
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, nblobs, OD_WAIT_MS));
 }
 
@@ -462,12 +438,10 @@ struct trimmed {
 /* Where the blob's trailing zeros start. */
 static off_t trimmed_size(const char *blob)
 {
-	char path[PATH_MAX], buf[OD_BLOCK];
+	char buf[OD_BLOCK];
 	off_t end = od_blob_size(blob);
-	int fd;
+	int fd = od_blob_open(blob);
 
-	snprintf(path, sizeof(path), OD_BLOB_DIR "/%s", blob);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return end;
 	while (end > 0) {
@@ -679,7 +653,7 @@ FIXTURE_SETUP(zerosize)
 
 FIXTURE_TEARDOWN(zerosize)
 {
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(zerosize, copen_size_0)
@@ -689,7 +663,7 @@ TEST_F(zerosize, copen_size_0)
 	char bad[256];
 	int ret;
 
-	ret = ods_mount(&self->e, "plain");
+	ret = ods_env_mount(&self->e, "plain");
 	open = od_find(d, CACHEFILES_OP_OPEN, 0);
 	ASSERT_NE(NULL, open);
 	EXPECT_EQ(0, open->reply) TH_LOG("copen %u,0: %s", open->msg_id, strerror(-open->reply));
@@ -723,7 +697,7 @@ FIXTURE_SETUP(multidev)
 
 FIXTURE_TEARDOWN(multidev)
 {
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 /*
@@ -736,7 +710,7 @@ TEST_F(multidev, needs_device_option)
 	struct od_daemon *d = &self->e.d;
 	struct od_record *open;
 
-	ASSERT_EQ(-EINVAL, ods_mount(&self->e, "multi"));
+	ASSERT_EQ(-EINVAL, ods_env_mount(&self->e, "multi"));
 	EXPECT_LT(0, od_klog_count("empty device tag"));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
 	open = od_find(d, CACHEFILES_OP_OPEN, 0);
@@ -801,7 +775,7 @@ FIXTURE_TEARDOWN(mounts)
 	if (self->mounted2 && od_umount(self->mnt2))
 		umount2(self->mnt2, MNT_DETACH);
 	rmdir(self->mnt2);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 	free(self->basic);
 	free(self->twin);
 }
@@ -948,7 +922,7 @@ TEST_F(mounts, domain_shared_blob)
 	EXPECT_EQ(0, file_size(path));
 	EXPECT_EQ(-ENOENT, file_size(ods_path(&self->e, "twin-only")));
 
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
 	EXPECT_EQ(multi->object_id, od_find(d, CACHEFILES_OP_CLOSE, 0)->object_id);
 	ASSERT_EQ(0, ods_drop_caches());

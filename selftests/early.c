@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * B. The daemon acts before the kernel has asked: a read() with nothing
+ * The daemon acts before the kernel has asked: a read() with nothing
  * queued, and a copen for an OPEN it has not read yet.
  */
 #include "ods.h"
@@ -19,7 +19,7 @@ FIXTURE_SETUP(early)
 
 FIXTURE_TEARDOWN(early)
 {
-	ods_down_mounter(&self->e, &self->mo);
+	ods_down_mounter(_metadata, &self->e, &self->mo);
 }
 
 /*
@@ -34,8 +34,8 @@ TEST_F(early, read_with_nothing_queued)
 
 	EXPECT_EQ(-ENOMSG, od_read_msg(d, &m)) TH_LOG("read() on a new cache");
 	ASSERT_EQ(0, od_start(d));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
-	ods_check_image(_metadata, self->e.mnt, "plain");
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
+	ods_expect_image(_metadata, self->e.mnt, "plain");
 	od_stop(d);
 	ASSERT_LT(1, od_count(d, CACHEFILES_OP_READ));
 	EXPECT_EQ(-ENOMSG, od_read_msg(d, &m)) TH_LOG("read() once all is answered");
@@ -65,7 +65,7 @@ TEST_F(early, copen_unread_open)
 	ASSERT_EQ(0, od_mount_wait(&self->mo, OD_WAIT_MS)) TH_LOG("the mount hangs");
 	ASSERT_EQ(0, self->mo.result) TH_LOG("mount: %s", strerror(-self->mo.result));
 	self->e.mounted = true;
-	ods_check_image(_metadata, self->e.mnt, "plain");
+	ods_expect_image(_metadata, self->e.mnt, "plain");
 	EXPECT_STREQ("", d->error);
 }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* D. -EIO paths: when the daemon fails, readers get EIO and nobody hangs. */
+/* -EIO paths: when the daemon fails, readers get EIO and nobody hangs. */
 #include "ods.h"
 
 FIXTURE(devclose) {
@@ -17,14 +17,14 @@ FIXTURE_VARIANT_ADD(devclose, read_taken) { .taken = true };
 FIXTURE_SETUP(devclose)
 {
 	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	od_stop(&self->e.d);	/* from here the test answers by hand */
 }
 
 FIXTURE_TEARDOWN(devclose)
 {
 	od_reader_kill(&self->r);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(devclose, pending_read_gets_eio)
@@ -55,11 +55,9 @@ TEST_F(devclose, pending_read_gets_eio)
 /* sha256 of bytes [off, off + len) of a fixture blob, as the daemon serves it */
 static int blob_sha(const char *blob, off_t off, size_t len, char out[65])
 {
-	char path[PATH_MAX], *buf = malloc(len);
-	int fd, ret = 0;
+	char *buf = malloc(len);
+	int fd = od_blob_open(blob), ret = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", OD_BLOB_DIR, blob);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (!buf || fd < 0 || pread(fd, buf, len, off) != (ssize_t)len)
 		ret = -EIO;
 	else
@@ -108,7 +106,7 @@ FIXTURE_SETUP(badread)
 	struct stat st;
 
 	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	/* metadata now, so that only data READs come while the test scripts */
 	ASSERT_EQ(0, stat(ods_path(&self->e, BADREAD_FILE), &st));
 	od_stop(&self->e.d);
@@ -117,7 +115,7 @@ FIXTURE_SETUP(badread)
 FIXTURE_TEARDOWN(badread)
 {
 	od_reader_kill(&self->r);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(badread, reader_gets_eio)
@@ -166,19 +164,6 @@ TEST_F(badread, reader_gets_eio)
 	EXPECT_STREQ(od_manifest_sha("plain", BADREAD_FILE), sha);
 }
 
-/* Bounded wait for a flag the daemon thread sets. */
-static int wait_flag(volatile bool *flag)
-{
-	long deadline = od_now_ms() + OD_WAIT_MS;
-
-	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE)) {
-		if (od_now_ms() > deadline)
-			return -ETIMEDOUT;
-		usleep(1000);
-	}
-	return 0;
-}
-
 /*
  * Mount and unmount fsid once with a correct daemon, so that its cache file
  * exists: the next lookup opens it instead of creating it.
@@ -187,9 +172,9 @@ static int warm_up(struct ods_env *e, const char *fsid)
 {
 	int closes = od_count(&e->d, CACHEFILES_OP_CLOSE), ret;
 
-	ret = ods_mount(e, fsid);
+	ret = ods_env_mount(e, fsid);
 	if (!ret)
-		ret = ods_umount(e);
+		ret = ods_env_umount(e);
 	if (!ret)
 		ret = od_wait_count(&e->d, CACHEFILES_OP_CLOSE, closes + 1, OD_WAIT_MS);
 	return ret;
@@ -231,31 +216,6 @@ FIXTURE_VARIANT_ADD(copenerr, enomem) { -ENOMEM, 0, -EIO, false };
 FIXTURE_VARIANT_ADD(copenerr, not_errno) { -100000, -EINVAL, -EIO, false };
 FIXTURE_VARIANT_ADD(copenerr, enoent_warm) { -ENOENT, 0, -ENOBUFS, true };
 
-struct copen_script {
-	volatile bool done;	/* the script has answered */
-	long long size;
-	int ret;
-	int opens;
-	int blocked;	/* did the mount (main thread) wait for the OPEN */
-};
-
-static enum od_action copen_error(struct od_daemon *d, struct od_record *m,
-				  void *arg)
-{
-	struct copen_script *cs = arg;
-
-	if (m->opcode != CACHEFILES_OP_OPEN)
-		return OD_REPLY;
-	cs->opens++;
-	cs->blocked = od_wait_blocked(getpid(), OD_WAIT_MS);	/* the mount */
-	cs->ret = od_copen(d, m->msg_id, cs->size);
-	close(m->anon_fd);
-	m->reply = cs->ret;
-	m->answered = true;
-	__atomic_store_n(&cs->done, true, __ATOMIC_RELEASE);
-	return OD_DONE;
-}
-
 FIXTURE_SETUP(copenerr)
 {
 	ASSERT_EQ(0, ods_up(&self->e));
@@ -266,42 +226,30 @@ FIXTURE_SETUP(copenerr)
 
 FIXTURE_TEARDOWN(copenerr)
 {
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(copenerr, mount_fails)
 {
 	struct od_daemon *d = &self->e.d;
-	struct copen_script cs = { .size = variant->size, .ret = 1 };
+	/* copen with the variant's size, then close the anon fd */
+	struct od_open_by_hand cs = { .size = variant->size, .ret = 1 };
 	int opens = od_count(d, CACHEFILES_OP_OPEN);
 	int closes = od_count(d, CACHEFILES_OP_CLOSE);
-	struct od_record *open, *close;
-	char sha[65];
 
-	od_set_script(d, copen_error, &cs);
-	EXPECT_EQ(variant->mount, ods_mount(&self->e, "plain"))
+	od_set_script(d, od_answer_open_by_hand, &cs);
+	EXPECT_EQ(variant->mount, ods_env_mount(&self->e, "plain"))
 		TH_LOG("copen %lld: wrong mount error", variant->size);
 	/* the mount may return before the daemon's copen write does */
-	ASSERT_EQ(0, wait_flag(&cs.done)) TH_LOG("the daemon never answered");
+	ASSERT_EQ(0, od_open_by_hand_wait(&cs, OD_WAIT_MS)) TH_LOG("the daemon never answered");
 	EXPECT_EQ(1, cs.opens);
 	EXPECT_EQ(0, cs.blocked) TH_LOG("the mount did not wait for its OPEN");
 	EXPECT_EQ(variant->copen, cs.ret) TH_LOG("copen %lld: %s", variant->size,
 						 strerror(-cs.ret));
 
 	/* a correct daemon then mounts the blob; one CLOSE, for that object */
-	od_set_script(d, NULL, NULL);
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
-	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "odd-tail"), sha));
-	EXPECT_STREQ(od_manifest_sha("plain", "odd-tail"), sha);
-	ASSERT_EQ(0, ods_umount(&self->e));
-	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, closes + 1, OD_WAIT_MS));
-	ASSERT_EQ(opens + 2, od_count(d, CACHEFILES_OP_OPEN));
-	open = od_find(d, CACHEFILES_OP_OPEN, opens + 1);
-	close = od_find(d, CACHEFILES_OP_CLOSE, closes);
-	EXPECT_EQ(open->object_id, close->object_id)
-		TH_LOG("CLOSE for object %u, whose OPEN failed", close->object_id);
-	EXPECT_EQ(closes + 1, od_count(d, CACHEFILES_OP_CLOSE));
-	EXPECT_STREQ("", d->error);
+	ods_expect_remount_one_close(_metadata, &self->e, "plain", "odd-tail",
+				     opens, closes);
 }
 
 /*
@@ -326,7 +274,7 @@ FIXTURE_SETUP(deadcache)
 
 	ASSERT_EQ(0, ods_up(&self->e));
 	ASSERT_EQ(0, warm_up(&self->e, "inline"));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "odd-tail"), sha));
 	od_stop(&self->e.d);
 	snprintf(self->mnt2, sizeof(self->mnt2), "%s-2", self->e.mnt);
@@ -338,7 +286,7 @@ FIXTURE_TEARDOWN(deadcache)
 	if (umount2(self->mnt2, MNT_DETACH) == 0)
 		TH_LOG("the second mount succeeded on a dead cache");
 	rmdir(self->mnt2);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(deadcache, new_mount_fails)
@@ -388,22 +336,31 @@ FIXTURE_VARIANT_ADD(umountpending, busy) { 0, -EBUSY, false };
 FIXTURE_VARIANT_ADD(umountpending, lazy) { MNT_DETACH, 0, false };
 FIXTURE_VARIANT_ADD(umountpending, lazy_daemon_dies) { MNT_DETACH, 0, true };
 
-FIXTURE_SETUP(umountpending)
+/*
+ * The daemon up, "plain" mounted and big-odd looked up (its reads are then
+ * for data only), then the daemon thread stopped: the test answers by hand.
+ */
+static int up_then_stop(struct ods_env *e)
 {
 	struct stat st;
+	int ret = ods_up(e);
 
-	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
-	ASSERT_EQ(0, stat(ods_path(&self->e, "big-odd"), &st));
-	od_stop(&self->e.d);
+	ret = ret ?: ods_env_mount(e, "plain");
+	ret = ret ?: (stat(ods_path(e, "big-odd"), &st) ? -errno : 0);
+	if (!ret)
+		od_stop(&e->d);
+	return ret;
+}
+
+FIXTURE_SETUP(umountpending)
+{
+	ASSERT_EQ(0, up_then_stop(&self->e));
 }
 
 FIXTURE_TEARDOWN(umountpending)
 {
 	od_reader_kill(&self->r);
-	if (!self->e.d.running && self->e.d.dev >= 0)
-		od_start(&self->e.d);
-	ods_down(&self->e);
+	ods_down_restarted(_metadata, &self->e);
 }
 
 TEST_F(umountpending, read_pending)
@@ -441,7 +398,7 @@ TEST_F(umountpending, read_pending)
 	ASSERT_EQ(0, od_reader_wait(&self->r, OD_WAIT_MS));
 	EXPECT_EQ(0, self->r.result);
 	EXPECT_STREQ(od_manifest_sha("plain", "big-odd"), self->r.sha256);
-	EXPECT_EQ(0, ods_umount(&self->e));
+	EXPECT_EQ(0, ods_env_umount(&self->e));
 	EXPECT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS))
 		TH_LOG("no CLOSE after the reader let go of the unmounted fs");
 	EXPECT_STREQ("", d->error);
@@ -467,18 +424,13 @@ FIXTURE_VARIANT_ADD(killwait, read_taken) { .taken = true };
 
 FIXTURE_SETUP(killwait)
 {
-	struct stat st;
-
-	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
-	ASSERT_EQ(0, stat(ods_path(&self->e, "big-odd"), &st));
-	od_stop(&self->e.d);
+	ASSERT_EQ(0, up_then_stop(&self->e));
 }
 
 FIXTURE_TEARDOWN(killwait)
 {
 	od_reader_kill(&self->r);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(killwait, killed_reader_request_gone)

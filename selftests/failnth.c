@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * G1. fail-nth sweeps: for each step of the protocol, fail the N-th memory
+ * Fail-nth sweeps: for each step of the protocol, fail the N-th memory
  * allocation of that one syscall (/proc/thread-self/fail-nth), for N = 1, 2,
  * ... until the syscall gets through without reaching its N-th allocation.
  *
@@ -55,7 +55,6 @@ FIXTURE(failnth) {
 	struct od_reader r;
 	int nth;		/* this thread's fail-nth */
 	bool hold;		/* the daemon leaves READs to the test */
-	const char *skip;
 };
 
 FIXTURE_VARIANT(failnth) {
@@ -153,39 +152,25 @@ typedef int (*nth_fn)(int nth, unsigned int n, void *arg, int *left);
 static int nth_child(unsigned int n, nth_fn fn, void *arg, struct nth_row *row,
 		     int timeout_ms)
 {
-	struct pollfd p = { .events = POLLIN };
-	int pipefd[2], res[2];
-	pid_t pid;
+	struct od_child c;
+	int res[2], ret = od_child_start(&c);
 
-	if (pipe2(pipefd, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		int nth;
+	if (ret)
+		return ret;
+	if (c.pid == 0) {
+		int nth = od_fail_nth_open();
 
-		/* the daemon's fds must not outlive it in here */
-		for (int i = 3; i < 1024; i++)
-			if (i != pipefd[1])
-				close(i);
-		nth = od_fail_nth_open();
 		res[1] = -1;
 		res[0] = nth < 0 ? nth : fn(nth, n, arg, &res[1]);
-		_exit(write(pipefd[1], res, sizeof(res)) == sizeof(res) ? 0 : 2);
+		od_child_report(&c, res, sizeof(res));
 	}
-	close(pipefd[1]);
-	p.fd = pipefd[0];
-	if (poll(&p, 1, timeout_ms) <= 0) {
-		kill(pid, SIGKILL);
-		res[0] = -ETIMEDOUT;
-		res[1] = -1;
-	} else if (read(pipefd[0], res, sizeof(res)) != sizeof(res)) {
-		res[0] = -EPIPE;
+	ret = od_child_wait(&c, res, sizeof(res), timeout_ms);
+	if (ret == -ETIMEDOUT)
+		od_child_kill(&c);
+	if (ret) {
+		res[0] = ret;	/* -ETIMEDOUT, or -EPIPE: it died without a result */
 		res[1] = -1;
 	}
-	waitpid(pid, NULL, 0);
-	close(pipefd[0]);
 	row->ret = res[0];
 	row->left = res[1];
 	return 0;
@@ -317,7 +302,7 @@ static void sweep_one(struct __test_metadata *_metadata,
 		if (row->ret)
 			row->retry = od_cmd(d, "bind ondemand");
 		ASSERT_EQ(0, od_start(d));
-		row->end = ods_mount(&self->e, "plain");
+		row->end = ods_env_mount(&self->e, "plain");
 		break;
 
 	case OP_MOUNT:
@@ -325,7 +310,7 @@ static void sweep_one(struct __test_metadata *_metadata,
 		ASSERT_EQ(0, nth_child(n, do_mount, (void *)mnt, row, OD_WAIT_MS));
 		self->e.mounted = !row->ret;
 		if (row->ret)
-			row->retry = ods_mount(&self->e, "plain");
+			row->retry = ods_env_mount(&self->e, "plain");
 		break;
 
 	case OP_DEVREAD:
@@ -345,7 +330,7 @@ static void sweep_one(struct __test_metadata *_metadata,
 		/* a failed read() fails the OPEN, and with it this mount */
 		if (row->ret) {
 			EXPECT_NE(0, self->m.result) TH_LOG("mounted without an OPEN");
-			row->retry = ods_mount(&self->e, "plain");
+			row->retry = ods_env_mount(&self->e, "plain");
 		} else {
 			row->end = self->m.result;
 		}
@@ -374,7 +359,7 @@ static void sweep_one(struct __test_metadata *_metadata,
 	case OP_PWRITE:
 	case OP_CREAD:
 		ASSERT_EQ(0, bind_up(&self->e));
-		ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+		ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 		ASSERT_EQ(0, stat(path, &st));
 		reads = od_count(d, CACHEFILES_OP_READ);
 		self->hold = true;
@@ -415,7 +400,7 @@ static void sweep_one(struct __test_metadata *_metadata,
 
 	case OP_FILEREAD:
 		ASSERT_EQ(0, bind_up(&self->e));
-		ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+		ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 		ASSERT_EQ(0, nth_child(n, do_fileread, path, row, OD_WAIT_MS));
 		EXPECT_NE(-EILSEQ, row->ret) TH_LOG("N=%u: wrong data", n);
 		if (row->ret != 1 << 16) {
@@ -429,12 +414,12 @@ static void sweep_one(struct __test_metadata *_metadata,
 
 	case OP_UMOUNT:
 		ASSERT_EQ(0, bind_up(&self->e));
-		ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+		ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 		ASSERT_EQ(0, stat(path, &st));
 		ASSERT_EQ(0, nth_child(n, do_umount, (void *)mnt, row, OD_WAIT_MS));
 		self->e.mounted = !!row->ret;
 		if (row->ret)
-			row->retry = ods_umount(&self->e);
+			row->retry = ods_env_umount(&self->e);
 		/* the withdrawal runs on after umount returned */
 		row->end = od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS);
 		break;
@@ -482,7 +467,7 @@ static void recover(struct __test_metadata *_metadata,
 	od_mount_kill(&self->m);
 	if (self->e.d.rec && self->e.d.dev >= 0 && !self->e.d.running)
 		od_start(&self->e.d);	/* answers the CLOSE of the umount */
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 	ASSERT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("N=%u: the cache stays bound", n);
 	/*
 	 * Every fd of the step is closed now: a slot still taken with no file
@@ -496,13 +481,13 @@ static void recover(struct __test_metadata *_metadata,
 
 	ret = bind_up(&self->e);
 	ASSERT_EQ(0, ret) TH_LOG("N=%u: no bind afterwards: %s", n, strerror(-ret));
-	ret = ods_mount(&self->e, "plain");
+	ret = ods_env_mount(&self->e, "plain");
 	ASSERT_EQ(0, ret) TH_LOG("N=%u: no mount afterwards: %s", n, strerror(-ret));
 	ret = od_check_image(self->e.mnt, "plain", 3 * OD_WAIT_MS, bad, sizeof(bad));
 	EXPECT_EQ(0, ret) TH_LOG("N=%u: afterwards %s: %s", n, bad,
 				 ret == -EILSEQ ? "wrong data" : strerror(-ret));
 	EXPECT_STREQ("", self->e.d.error);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 	ASSERT_EQ(0, od_wait_dev_free(OD_WAIT_MS));
 	ASSERT_EQ(0, cull(self->e.cache));
 }
@@ -510,14 +495,14 @@ static void recover(struct __test_metadata *_metadata,
 FIXTURE_SETUP(failnth)
 {
 	static const char *const attrs[] = { "failslab", "fail_page_alloc" };
+	const char *why;
 
 	self->r.pid = self->m.pid = -1;
 	self->e.d.dev = -1;
-	snprintf(self->e.cache, sizeof(self->e.cache), OD_CACHE_ROOT "/t%d", getpid());
-	snprintf(self->e.mnt, sizeof(self->e.mnt), "/mnt/t%d", getpid());
-	self->skip = ods_kconfig_missing(OD_FAULT_KCONFIG) ?: od_fault_missing();
-	if (self->skip)
-		return;
+	ods_env_name(&self->e);
+	why = ods_kconfig_missing(OD_FAULT_KCONFIG) ?: od_fault_missing();
+	if (why)
+		SKIP(return, "%s", why);
 	ASSERT_EQ(0, mkdir(self->e.cache, 0700));
 	self->nth = od_fail_nth_open();
 	ASSERT_LE(0, self->nth);
@@ -537,13 +522,13 @@ FIXTURE_SETUP(failnth)
 
 FIXTURE_TEARDOWN(failnth)
 {
-	if (self->skip)
+	if (ods_test_skipped(_metadata))
 		return;
 	od_fail_nth_arm(self->nth, 0);
 	EXPECT_EQ(0, od_fault_reset());
 	od_reader_kill(&self->r);
 	od_mount_kill(&self->m);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 	od_rm_tree(self->e.cache);
 }
 
@@ -553,8 +538,8 @@ TEST_F_TIMEOUT(failnth, sweep, 600)
 	unsigned int n, injected = 0;
 	struct nth_row row;
 
-	if (self->skip)
-		SKIP(return, "%s", self->skip);
+	if (ods_test_skipped(_metadata))
+		return;
 	ksft_print_msg("%-22s %4s  %-9s %-8s %-9s %-9s %s\n", "step", "N", "result",
 		       "fault", "retry", "end", "ms");
 	for (n = from; n <= to; n++) {

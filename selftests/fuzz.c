@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * E5. Protocol fuzz: a daemon that answers each message with a random mix
+ * Protocol fuzz: a daemon that answers each message with a random mix
  * of valid and invalid replies (junk copen forms, wrong READ_COMPLETE ids,
  * misaligned writes, partial or no data, held and reordered answers, small
  * delays, anon fds closed early), while readers read the fixture's files.
@@ -348,14 +348,14 @@ FIXTURE_SETUP(fuzz)
 	self->nfiles = od_manifest_load("plain", &self->files);
 	ASSERT_LT(0, self->nfiles);
 	self->size = calloc(self->nfiles, sizeof(*self->size));
-	snprintf(self->e.mnt, sizeof(self->e.mnt), "/mnt/t%d", getpid());
+	od_test_dir(self->e.mnt, sizeof(self->e.mnt), OD_MNT_ROOT, NULL);
 }
 
 FIXTURE_TEARDOWN(fuzz)
 {
 	for (int i = 0; i < READERS; i++)
 		od_reader_kill(&self->r[i]);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 	free(self->files);
 	free(self->size);
 }
@@ -386,13 +386,13 @@ static void round_up(struct __test_metadata *_metadata,
 	self->f.nheld = self->f.opens = self->f.round_orphans = 0;
 	self->f.done_read = 0;
 	self->f.mounted = false;
-	snprintf(e->cache, sizeof(e->cache), OD_CACHE_ROOT "/t%d.%d", getpid(), round);
+	od_test_dir(e->cache, sizeof(e->cache), OD_CACHE_ROOT, ".%d", round);
 	/* the last round's cache is released once its anon fds are closed */
 	ASSERT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("an anon fd outlived its daemon");
 	ASSERT_EQ(0, od_bind(&e->d, e->cache, NULL));
 	od_set_script(&e->d, fuzz_script, &self->f);
 	ASSERT_EQ(0, od_start(&e->d));
-	ASSERT_EQ(0, ods_mount(e, blob)) TH_LOG("round %d: mounting %s", round, blob);
+	ASSERT_EQ(0, ods_env_mount(e, blob)) TH_LOG("round %d: mounting %s", round, blob);
 	/* sizes now, while READs are answered properly: later the test must not block */
 	for (int i = 0; i < self->nfiles; i++) {
 		struct stat st;
@@ -508,7 +508,7 @@ TEST_F(fuzz, random_replies)
 	for (round = 0; round < ROUNDS; round++) {
 		round_up(_metadata, self, round);
 		read_round(_metadata, self);
-		ASSERT_EQ(0, ods_umount(&self->e)) TH_LOG("round %d: umount", round);
+		ASSERT_EQ(0, ods_env_umount(&self->e)) TH_LOG("round %d: umount", round);
 		EXPECT_STREQ("", self->e.d.error);
 		od_teardown(&self->e.d);
 		EXPECT_EQ(0, remove_cache(self->e.cache));

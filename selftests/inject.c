@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * D8. Cache-file I/O errors, injected with /proc/sys/cachefiles/error_injection
+ * Cache-file I/O errors, injected with /proc/sys/cachefiles/error_injection
  * (CONFIG_CACHEFILES_ERROR_INJECTION): bit 1 (value 2) turns cachefiles' own
  * lookups, seeks, reads and writes of the cache into EIO, bit 0 (value 1)
  * turns its writes into ENOSPC (cachefiles_inject_*_error()).
@@ -258,7 +258,7 @@ FIXTURE_TEARDOWN(inject)
 	if (self->mounted2)
 		umount2(self->mnt2, MNT_DETACH);
 	rmdir(self->mnt2);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(inject, cache_io_error)
@@ -284,13 +284,13 @@ TEST_F(inject, cache_io_error)
 	switch (variant->phase) {
 	case AT_READ:
 	case AT_WRITE:
-		ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+		ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 		/* the inode now, so that only its data is read under injection */
 		ASSERT_EQ(0, stat(ods_path(&self->e, INJECT_FILE), &st));
 		break;
 	case AT_CACHED:
 	case AT_UMOUNT:
-		ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+		ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 		ASSERT_EQ(0, od_reader_start(&self->r, ods_path(&self->e, INJECT_FILE), 0, -1));
 		ASSERT_EQ(0, od_reader_wait(&self->r, OD_WAIT_MS));
 		ASSERT_EQ(0, self->r.result);
@@ -314,7 +314,7 @@ TEST_F(inject, cache_io_error)
 	switch (variant->phase) {
 	case BEFORE_MOUNT:
 	case AT_OPEN:
-		ret = ods_mount(&self->e, "plain");
+		ret = ods_env_mount(&self->e, "plain");
 		if (ret && ret == variant->mount_late) {
 			TH_LOG("the superblock read came after the failed lookup");
 		} else {
@@ -342,7 +342,7 @@ TEST_F(inject, cache_io_error)
 			EXPECT_STREQ(sha, self->r.sha256) TH_LOG("wrong data under injection");
 		break;
 	case AT_UMOUNT:
-		EXPECT_EQ(0, ods_umount(&self->e));
+		EXPECT_EQ(0, ods_env_umount(&self->e));
 		/* the CLOSE is sent before the object is committed */
 		EXPECT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, closes + 1, OD_WAIT_MS));
 		break;
@@ -398,7 +398,7 @@ TEST_F(inject, cache_io_error)
 		if (self->mounted2)
 			EXPECT_EQ(0, umount2(self->mnt2, 0));
 		self->mounted2 = false;
-		ods_down(&self->e);
+		ods_down(_metadata, &self->e);
 		ASSERT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("the dead cache stays bound");
 		/* what the dead cache left behind for the next daemon */
 		bare_files = 0;
@@ -412,15 +412,15 @@ TEST_F(inject, cache_io_error)
 	if (!self->e.mounted) {
 		int opens = od_count(d, CACHEFILES_OP_OPEN);
 
-		ret = ods_mount(&self->e, "plain");
+		ret = ods_env_mount(&self->e, "plain");
 		ASSERT_EQ(0, ret) TH_LOG("no mount after injection: %s (%d OPEN sent for it)",
 					 strerror(-ret), od_count(d, CACHEFILES_OP_OPEN) - opens);
 	}
-	ods_check_image(_metadata, self->e.mnt, "plain");
+	ods_expect_image(_metadata, self->e.mnt, "plain");
 	if (variant->phase == AT_LOOKUP && !variant->dead) {
 		ASSERT_EQ(0, od_mount("inline", self->domain, self->mnt2));
 		self->mounted2 = true;
-		ods_check_image(_metadata, self->mnt2, "inline");
+		ods_expect_image(_metadata, self->mnt2, "inline");
 	}
 	EXPECT_STREQ("", d->error);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * F. Lifecycle of cache objects across mounts, daemons and the cache
+ * Lifecycle of cache objects across mounts, daemons and the cache
  * manager's commands: what a later mount sees after an earlier one failed,
  * was served by another daemon, was culled, or was remounted.
  */
@@ -8,36 +8,28 @@
 
 FIXTURE(lifecycle) {
 	struct ods_env e;
-	struct od_manifest_entry *files;
-	int nfiles;
 	int open_error;		/* answer OPENs with this errno while set */
 };
 
 FIXTURE_SETUP(lifecycle)
 {
-	self->nfiles = od_manifest_load("plain", &self->files);
-	ASSERT_LT(0, self->nfiles);
 	ASSERT_EQ(0, ods_up(&self->e));
 }
 
 FIXTURE_TEARDOWN(lifecycle)
 {
-	ods_down(&self->e);
-	free(self->files);
+	ods_down(_metadata, &self->e);
 }
 
+/* Every file of the mount against its manifest, in a bounded child: 0 or -1. */
 static int read_all_ok(struct __test_metadata *_metadata, FIXTURE_DATA(lifecycle) *self)
 {
-	for (int i = 0; i < self->nfiles; i++) {
-		char sha[65];
+	char bad[256] = "";
+	int ret = od_check_image(self->e.mnt, "plain", 3 * OD_WAIT_MS, bad, sizeof(bad));
 
-		if (od_sha256_file(ods_path(&self->e, self->files[i].path), sha) ||
-		    strcmp(sha, self->files[i].sha256)) {
-			TH_LOG("%s: unreadable or wrong", self->files[i].path);
-			return -1;
-		}
-	}
-	return 0;
+	if (ret)
+		TH_LOG("%s: unreadable or wrong (%s)", bad, strerror(-ret));
+	return ret ? -1 : 0;
 }
 
 static enum od_action fail_open(struct od_daemon *d, struct od_record *m, void *arg)
@@ -64,19 +56,19 @@ static enum od_action fail_open(struct od_daemon *d, struct od_record *m, void *
  */
 TEST_F(lifecycle, failed_open_leaves_cache_file_usable)
 {
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, read_all_ok(_metadata, self));
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 
 	od_set_script(&self->e.d, fail_open, self);
 	self->open_error = EIO;
 	/* erofs cannot read its superblock from a cookie whose lookup failed */
-	EXPECT_EQ(-ENOBUFS, ods_mount(&self->e, "plain"));
+	EXPECT_EQ(-ENOBUFS, ods_env_mount(&self->e, "plain"));
 	EXPECT_EQ(1, od_count(&self->e.d, CACHEFILES_OP_CLOSE))
 		TH_LOG("a CLOSE came for an object whose OPEN failed");
 
 	self->open_error = 0;
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"))
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"))
 		TH_LOG("the cache file stayed in use after the failed OPEN");
 	EXPECT_EQ(0, read_all_ok(_metadata, self));
 }
@@ -87,14 +79,14 @@ TEST_F(lifecycle, failed_open_leaves_cache_file_usable)
  */
 TEST_F(lifecycle, new_daemon_with_another_tag)
 {
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, read_all_ok(_metadata, self));
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 	od_teardown(&self->e.d);
 
 	ASSERT_EQ(0, od_bind(&self->e.d, self->e.cache, "another-tag"));
 	ASSERT_EQ(0, od_start(&self->e.d));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	EXPECT_EQ(1, od_count(&self->e.d, CACHEFILES_OP_OPEN));
 	EXPECT_EQ(0, read_all_ok(_metadata, self));
 }
@@ -109,10 +101,10 @@ TEST_F(lifecycle, inuse_and_cull)
 	int reads, ret;
 
 	/* a new object is a tmpfile until its first withdrawal links it in */
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, read_all_ok(_metadata, self));
-	ASSERT_EQ(0, ods_umount(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, od_cache_file(self->e.cache, data_file, sizeof(data_file)))
 		TH_LOG("no data file under %s", self->e.cache);
 	snprintf(dir, sizeof(dir), "%s", data_file);
@@ -124,7 +116,7 @@ TEST_F(lifecycle, inuse_and_cull)
 	EXPECT_EQ(-EBUSY, od_cmd(&self->e.d, "cull %s", name));
 	EXPECT_EQ(-EINVAL, od_cmd(&self->e.d, "cull ../%s", name));
 
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(&self->e.d, CACHEFILES_OP_CLOSE, 2, OD_WAIT_MS));
 	/*
 	 * The CLOSE goes out (cachefiles_ondemand_clean_object()) before the
@@ -141,7 +133,7 @@ TEST_F(lifecycle, inuse_and_cull)
 	ASSERT_EQ(0, chdir("/"));
 
 	reads = od_count(&self->e.d, CACHEFILES_OP_READ);
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	EXPECT_EQ(0, read_all_ok(_metadata, self));
 	EXPECT_LT(reads, od_count(&self->e.d, CACHEFILES_OP_READ))
 		TH_LOG("the culled data was not fetched again");
@@ -164,13 +156,13 @@ FIXTURE_SETUP(remount)
 	if (strstr(variant->options, "domain_id"))
 		ods_need_domain_id(_metadata);
 	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 }
 
 FIXTURE_TEARDOWN(remount)
 {
 	if (!ods_test_skipped(_metadata))
-		ods_down(&self->e);
+		ods_down(_metadata, &self->e);
 }
 
 /*
@@ -191,7 +183,7 @@ TEST_F(remount, keeps_its_blob)
 	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "big-odd"), sha));
 	EXPECT_EQ(0, strncmp(sha, "8bdde186f715", 12)) TH_LOG("big-odd differs after remount");
 	EXPECT_EQ(1, od_count(&self->e.d, CACHEFILES_OP_OPEN));
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(&self->e.d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
 	EXPECT_EQ(open->object_id, od_find(&self->e.d, CACHEFILES_OP_CLOSE, 0)->object_id);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * I. Resources run out: the daemon has no fd left for an OPEN's anon fd
+ * Resources run out: the daemon has no fd left for an OPEN's anon fd
  * (I1), the cache disk is too full for the daemon's writes (I2), there is
  * no memory for an object id (I3).  Each case checks the errno the daemon
  * gets, what becomes of the request, and that everything works again once
@@ -36,7 +36,7 @@ FIXTURE_SETUP(nofile)
 FIXTURE_TEARDOWN(nofile)
 {
 	setrlimit(RLIMIT_NOFILE, &self->saved);
-	ods_down_mounter(&self->e, &self->mo);
+	ods_down_mounter(_metadata, &self->e, &self->mo);
 }
 
 TEST_F(nofile, open_emfile)
@@ -110,7 +110,7 @@ FIXTURE_TEARDOWN(noid)
 		return;
 	od_make_it_fail(0);
 	EXPECT_EQ(0, od_fault_reset());
-	ods_down_mounter(&self->e, &self->mo);
+	ods_down_mounter(_metadata, &self->e, &self->mo);
 }
 
 TEST_F(noid, open_enomem)
@@ -216,7 +216,7 @@ FIXTURE_SETUP(cachefull)
 	self->r.pid = -1;
 	snprintf(self->filler, sizeof(self->filler), OD_CACHE_ROOT "/filler.%d", getpid());
 	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, stat(ods_path(&self->e, FULL_FILE), &st));
 	od_set_script(&self->e.d, write_then_cread, &self->st);
 }
@@ -225,7 +225,7 @@ FIXTURE_TEARDOWN(cachefull)
 {
 	od_reader_kill(&self->r);
 	unlink(self->filler);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(cachefull, anon_write_enobufs)

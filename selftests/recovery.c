@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * F. Lifecycle and recovery: daemons that crash, hand over, or leave
+ * Lifecycle and recovery: daemons that crash, hand over, or leave
  * things behind, and caches shared by several mounts.
  *
  * A crashing daemon has to be a process of its own, so these tests fork an
@@ -212,15 +212,14 @@ FIXTURE_SETUP(restore)
 
 	self->old.cmd = self->old.report = -1;
 	self->r.pid = self->mo.pid = -1;
-	snprintf(self->e.cache, sizeof(self->e.cache), OD_CACHE_ROOT "/t%d", getpid());
-	snprintf(self->e.mnt, sizeof(self->e.mnt), "/mnt/t%d", getpid());
+	ods_env_name(&self->e);
 	ASSERT_EQ(0, od_bind(&self->e.d, self->e.cache, NULL));
 	if (!od_kernel_has_restore(&self->e.d))
 		SKIP(return, "no \"restore\": the kernel predates the failover series");
 	ASSERT_EQ(0, old_start(&self->old, &self->e.d, NULL));
 	if (variant->phase == OPEN_TAKEN)
 		return;
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, stat(ods_path(&self->e, "big-odd"), &st));
 }
 
@@ -229,9 +228,7 @@ FIXTURE_TEARDOWN(restore)
 	od_reader_kill(&self->r);
 	od_mount_kill(&self->mo);
 	old_cleanup(&self->old);
-	if (!self->e.d.running && self->e.d.dev >= 0)
-		od_start(&self->e.d);
-	ods_down(&self->e);
+	ods_down_restarted(_metadata, &self->e);
 }
 
 /* Make the old daemon take (or leave queued) the waiter's first request. */
@@ -324,7 +321,7 @@ TEST_F(restore, new_daemon_takes_over)
 	EXPECT_STREQ(od_manifest_sha("plain", "big-odd"), self->r.sha256);
 	EXPECT_STREQ("", d->error);
 
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
 	EXPECT_EQ(open->object_id, od_find(d, CACHEFILES_OP_CLOSE, 0)->object_id);
 }
@@ -349,8 +346,7 @@ FIXTURE(restoreheld) {
 FIXTURE_SETUP(restoreheld)
 {
 	self->mo.pid = self->r.pid = -1;
-	snprintf(self->e.cache, sizeof(self->e.cache), OD_CACHE_ROOT "/t%d", getpid());
-	snprintf(self->e.mnt, sizeof(self->e.mnt), "/mnt/t%d", getpid());
+	ods_env_name(&self->e);
 	ASSERT_EQ(0, od_bind(&self->e.d, self->e.cache, NULL));
 	if (!od_kernel_has_restore(&self->e.d))
 		SKIP(return, "no \"restore\": the kernel predates the failover series");
@@ -359,7 +355,7 @@ FIXTURE_SETUP(restoreheld)
 FIXTURE_TEARDOWN(restoreheld)
 {
 	od_reader_kill(&self->r);
-	ods_down_mounter(&self->e, &self->mo);
+	ods_down_mounter(_metadata, &self->e, &self->mo);
 }
 
 TEST_F(restoreheld, second_read_eexist)
@@ -397,10 +393,10 @@ TEST_F(restoreheld, second_read_eexist)
 	EXPECT_EQ(0, close(open->anon_fd));
 	ASSERT_EQ(0, od_start(d));
 	if (!self->e.mounted)
-		ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+		ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "big-odd"), sha));
 	EXPECT_STREQ(od_manifest_sha("plain", "big-odd"), sha);
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
 	EXPECT_STREQ("", d->error);
 	od_teardown(d);
@@ -425,7 +421,7 @@ TEST_F(restoreheld, read_then_close)
 	if (ods_test_skipped(_metadata))
 		return;
 	ASSERT_EQ(0, od_start(d));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, stat(ods_path(&self->e, "big-odd"), &st));
 	first = od_find(d, CACHEFILES_OP_OPEN, 0)->object_id;
 	od_stop(d);
@@ -485,10 +481,9 @@ FIXTURE_SETUP(daemonkill)
 
 	self->old.cmd = self->old.report = -1;
 	self->r[0].pid = self->r[1].pid = -1;
-	snprintf(self->e.cache, sizeof(self->e.cache), OD_CACHE_ROOT "/t%d", getpid());
-	snprintf(self->e.mnt, sizeof(self->e.mnt), "/mnt/t%d", getpid());
+	ods_env_name(&self->e);
 	ASSERT_EQ(0, old_start(&self->old, NULL, self->e.cache));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	for (int i = 0; i < 2; i++) {
 		ASSERT_EQ(0, stat(ods_path(&self->e, killed_files[i]), &st));
 	}
@@ -499,10 +494,10 @@ FIXTURE_TEARDOWN(daemonkill)
 	for (int i = 0; i < 2; i++)
 		od_reader_kill(&self->r[i]);
 	old_cleanup(&self->old);
-	if (self->e.mounted && ods_umount(&self->e))
+	if (self->e.mounted && ods_env_umount(&self->e))
 		umount2(self->e.mnt, MNT_DETACH);
 	self->e.mounted = false;
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(daemonkill, readers_fail_cache_rebinds)
@@ -541,9 +536,9 @@ TEST_F(daemonkill, readers_fail_cache_rebinds)
 			       strerror(-late.result));
 	}
 
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 	ASSERT_EQ(0, ods_up(&self->e)) TH_LOG("the cache cannot be bound again");
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	for (int i = 0; i < 2; i++) {
 		ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, killed_files[i]), sha));
 		EXPECT_STREQ(od_manifest_sha("plain", killed_files[i]), sha);
@@ -574,7 +569,7 @@ FIXTURE_SETUP(devgone)
 
 	self->r.pid = -1;
 	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "tens-of-blocks"), sha));
 	od_stop(&self->e.d);
 }
@@ -582,7 +577,7 @@ FIXTURE_SETUP(devgone)
 FIXTURE_TEARDOWN(devgone)
 {
 	od_reader_kill(&self->r);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 static int close_all_anon(struct od_daemon *d)
@@ -601,7 +596,7 @@ TEST_F(devgone, anon_fds_closed_late)
 	od_close_dev(d);
 	EXPECT_EQ(-EBUSY, od_wait_dev_free(0)) TH_LOG("the anon fds do not pin the cache");
 	if (variant->umount_first) {
-		ASSERT_EQ(0, ods_umount(&self->e));
+		ASSERT_EQ(0, ods_env_umount(&self->e));
 		EXPECT_EQ(-EBUSY, od_wait_dev_free(300))
 			TH_LOG("the anon fds do not pin the cache after umount");
 	}
@@ -614,7 +609,7 @@ TEST_F(devgone, anon_fds_closed_late)
 	ASSERT_EQ(0, od_reader_start(&self->r, ods_path(&self->e, "big-odd"), 0, -1));
 	ASSERT_EQ(0, od_reader_wait(&self->r, OD_WAIT_MS)) TH_LOG("a miss hangs");
 	ods_expect_cache_gone(_metadata, self->r.result, "a miss on the withdrawn cache");
-	EXPECT_EQ(0, ods_umount(&self->e));
+	EXPECT_EQ(0, ods_env_umount(&self->e));
 }
 
 /*
@@ -647,7 +642,7 @@ FIXTURE_SETUP(secondmount)
 	if (variant->domain)
 		ods_need_domain_id(_metadata);
 	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "big-odd"), sha));
 	snprintf(self->mnt2, sizeof(self->mnt2), "%s-2", self->e.mnt);
 }
@@ -659,24 +654,7 @@ FIXTURE_TEARDOWN(secondmount)
 	if (self->mounted2 && od_umount(self->mnt2))
 		umount2(self->mnt2, MNT_DETACH);
 	rmdir(self->mnt2);
-	ods_down(&self->e);
-}
-
-/* Every file of fixture under mnt matches its manifest. */
-static void check_tree(struct __test_metadata *_metadata, const char *fixture,
-		       const char *mnt)
-{
-	struct od_manifest_entry *f;
-	int n = od_manifest_load(fixture, &f);
-	char path[PATH_MAX * 2], sha[65];
-
-	ASSERT_LT(0, n);
-	for (int i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", mnt, f[i].path);
-		EXPECT_EQ(0, od_sha256_file(path, sha)) TH_LOG("reading %s", path);
-		EXPECT_STREQ(f[i].sha256, sha) TH_LOG("%s differs", path);
-	}
-	free(f);
+	ods_down(_metadata, &self->e);
 }
 
 static void check_open(struct __test_metadata *_metadata, struct od_record *m,
@@ -710,15 +688,15 @@ TEST_F(secondmount, while_mounted_then_remount)
 		check_open(_metadata, od_find(d, CACHEFILES_OP_OPEN, 1),
 			   variant->fsid, variant->domain);
 		EXPECT_NE(first->object_id, od_find(d, CACHEFILES_OP_OPEN, 1)->object_id);
-		check_tree(_metadata, variant->fsid, self->mnt2);
+		ods_expect_image(_metadata, self->mnt2, variant->fsid);
 	} else {
 		EXPECT_EQ(1, od_count(d, CACHEFILES_OP_OPEN)) TH_LOG("the refused mount sent OPEN");
 		EXPECT_LT(refused, od_klog_count("failed to register volume for erofs,plain"));
 	}
-	check_tree(_metadata, "plain", self->e.mnt);
+	ods_expect_image(_metadata, self->e.mnt, "plain");
 
 	/* the first goes; its object gets the only CLOSE */
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS));
 	EXPECT_EQ(first->object_id, od_find(d, CACHEFILES_OP_CLOSE, 0)->object_id);
 
@@ -728,7 +706,7 @@ TEST_F(secondmount, while_mounted_then_remount)
 	 */
 	reads = od_count(d, CACHEFILES_OP_READ);
 	if (self->mounted2) {
-		ASSERT_EQ(0, ods_mount(&self->e, "plain"));
+		ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
 		remount = self->e.mnt;
 	} else {
 		ASSERT_EQ(0, od_mount(variant->fsid, variant->domain, self->mnt2));
@@ -738,12 +716,12 @@ TEST_F(secondmount, while_mounted_then_remount)
 	m = od_find(d, CACHEFILES_OP_OPEN, od_count(d, CACHEFILES_OP_OPEN) - 1);
 	check_open(_metadata, m, "plain", NULL);
 	EXPECT_NE(first->object_id, m->object_id);
-	check_tree(_metadata, "plain", remount);
+	ods_expect_image(_metadata, remount, "plain");
 	EXPECT_EQ(reads, od_count(d, CACHEFILES_OP_READ)) TH_LOG("warm cache, yet READs");
-	check_tree(_metadata, variant->fsid, self->mnt2);
+	ods_expect_image(_metadata, self->mnt2, variant->fsid);
 
 	if (self->e.mounted) {
-		ASSERT_EQ(0, ods_umount(&self->e));
+		ASSERT_EQ(0, ods_env_umount(&self->e));
 	}
 	ASSERT_EQ(0, od_umount(self->mnt2));
 	self->mounted2 = false;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* B. Sequencing: what the messages say, and in which order they come. */
+/* Sequencing: what the messages say, and in which order they come. */
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -35,7 +35,7 @@ FIXTURE_SETUP(sequence)
 	self->mt.pid = -1;
 	od_holder_init(&self->h);
 	ASSERT_EQ(0, ods_up(&self->e));
-	ASSERT_EQ(0, ods_mount(&self->e, variant->fixture));
+	ASSERT_EQ(0, ods_env_mount(&self->e, variant->fixture));
 	snprintf(self->mnt2, sizeof(self->mnt2), "%s-2", self->e.mnt);
 }
 
@@ -55,7 +55,7 @@ FIXTURE_TEARDOWN(sequence)
 	if (ret && ret != -EINVAL && ret != -ENOENT)
 		umount2(self->mnt2, MNT_DETACH);
 	rmdir(self->mnt2);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 TEST_F(sequence, open_keys_and_close_at_umount)
@@ -85,7 +85,7 @@ TEST_F(sequence, open_keys_and_close_at_umount)
 		EXPECT_EQ(sizeof(struct cachefiles_msg) + sizeof(struct cachefiles_read), m->len);
 	}
 
-	ASSERT_EQ(0, ods_umount(&self->e));
+	ASSERT_EQ(0, ods_env_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 1, OD_WAIT_MS))
 		TH_LOG("no CLOSE after umount");
 	m = od_find(d, CACHEFILES_OP_CLOSE, 0);
@@ -399,36 +399,6 @@ TEST_F(sequence, emsgsize_keeps_open)
 	EXPECT_STREQ("", d->error);
 }
 
-/* umount(2) in a child, so that the test can serve its CLOSE by hand. */
-static pid_t umount_start(const char *mnt)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		for (int i = 3; i < 1024; i++)
-			close(i);
-		_exit(umount2(mnt, 0) ? errno : 0);
-	}
-	return pid;
-}
-
-/* The child's exit code (the umount's errno), or -ETIMEDOUT (it is killed). */
-static int umount_wait(pid_t pid)
-{
-	long deadline = od_now_ms() + OD_WAIT_MS;
-	int status;
-
-	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (od_now_ms() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			return -ETIMEDOUT;
-		}
-		usleep(1000);
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -ECHILD;
-}
-
 /*
  * B7 for a CLOSE, which is done with as soon as it is read: EMSGSIZE must
  * neither deliver nor drop it.
@@ -440,12 +410,13 @@ TEST_F(sequence, emsgsize_keeps_close)
 	struct od_record *open = od_find(d, CACHEFILES_OP_OPEN, 0);
 	char buf[CACHEFILES_MSG_MAX_SIZE];
 	struct cachefiles_msg *msg = (void *)buf;
-	pid_t pid;
+	struct od_mounter um;
+	int ret;
 
 	ASSERT_NE(NULL, open);
 	od_stop(d);
-	pid = umount_start(self->e.mnt);
-	ASSERT_LT(0, pid);
+	/* umount(2) in a child, so that the test can serve its CLOSE by hand */
+	ASSERT_EQ(0, od_umount_start(&um, self->e.mnt));
 	ASSERT_TRUE(od_poll_in(d, OD_WAIT_MS)) TH_LOG("umount sent no CLOSE");
 	EXPECT_EQ(-EMSGSIZE, dev_read(d, buf, want - 1));
 	EXPECT_TRUE(od_poll_in(d, 0)) TH_LOG("the CLOSE went with EMSGSIZE");
@@ -455,7 +426,10 @@ TEST_F(sequence, emsgsize_keeps_close)
 	EXPECT_EQ(open->object_id, msg->object_id);
 	EXPECT_EQ(0, dev_read(d, buf, sizeof(buf))) TH_LOG("the CLOSE came twice");
 	EXPECT_EQ(0, od_close_anon(d, open->object_id));
-	ASSERT_EQ(0, umount_wait(pid)) TH_LOG("umount failed or hung");
+	ret = od_mount_wait(&um, OD_WAIT_MS);
+	od_mount_kill(&um);
+	ASSERT_EQ(0, ret) TH_LOG("umount hangs");
+	ASSERT_EQ(0, um.result) TH_LOG("umount: %s", strerror(-um.result));
 	self->e.mounted = false;
 }
 

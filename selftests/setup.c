@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * F3, F4. Opening and binding a cache: who may open /dev/cachefiles and
+ * Opening and binding a cache: who may open /dev/cachefiles and
  * how often, and which command sequences bind one.  A variant is a script
  * of steps, each with the result fs/cachefiles/daemon.c gives it.  After
  * every script, all fds closed, the device must be free again.
@@ -120,8 +120,8 @@ static int open_freed(FIXTURE_DATA(setup) *self)
 FIXTURE_SETUP(setup)
 {
 	self->fd[0] = self->fd[1] = -1;
-	snprintf(self->cache, sizeof(self->cache), OD_CACHE_ROOT "/t%d", getpid());
-	snprintf(self->tmpfs, sizeof(self->tmpfs), "/tmp/t%d", getpid());
+	od_test_dir(self->cache, sizeof(self->cache), OD_CACHE_ROOT, NULL);
+	od_test_dir(self->tmpfs, sizeof(self->tmpfs), "/tmp", NULL);
 	ASSERT_EQ(0, mkdir(self->cache, 0700));
 	ASSERT_EQ(0, mkdir(self->tmpfs, 0700));
 	/* a previous test's cache may still be on its way out */
@@ -145,37 +145,32 @@ FIXTURE_TEARDOWN(setup)
 	rmdir(self->tmpfs);
 }
 
-/* Open the device in a child whose effective capabilities are caps. */
-static int open_with_caps(uint32_t caps)
+/* In a child: open the device with the effective capabilities *caps. */
+static void open_caps_child(void *caps, void *res)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct c[_LINUX_CAPABILITY_U32S_3];
-	int p[2], ret = -ECHILD;
-	pid_t pid;
+	int *ret = res;
 
-	if (pipe(p))
-		return -errno;
-	pid = fork();
-	if (pid == 0) {
-		if (syscall(SYS_capget, &h, c) == 0) {
-			c[0].effective = caps;
-			c[1].effective = 0;
-			ret = syscall(SYS_capset, &h, c) ? -errno : open_dev();
-		} else {
-			ret = -errno;
-		}
-		/* close it here, so the device is free when the parent goes on */
-		if (ret >= 0)
-			ret = close(ret) ? -errno : 0;
-		_exit(write(p[1], &ret, sizeof(ret)) != sizeof(ret));
+	if (syscall(SYS_capget, &h, c) == 0) {
+		c[0].effective = *(uint32_t *)caps;
+		c[1].effective = 0;
+		*ret = syscall(SYS_capset, &h, c) ? -errno : open_dev();
+	} else {
+		*ret = -errno;
 	}
-	close(p[1]);
-	if (pid > 0 && read(p[0], &ret, sizeof(ret)) != sizeof(ret))
-		ret = -EPIPE;
-	close(p[0]);
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
-	return pid < 0 ? -EAGAIN : ret;
+	/* close it here, so the device is free when the parent goes on */
+	if (*ret >= 0)
+		*ret = close(*ret) ? -errno : 0;
+}
+
+/* Open the device in a child whose effective capabilities are caps. */
+static int open_with_caps(uint32_t caps)
+{
+	int res = -ECHILD;
+	int ret = od_child_run(open_caps_child, &caps, &res, sizeof(res), OD_WAIT_MS);
+
+	return ret ?: res;
 }
 
 static int command(FIXTURE_DATA(setup) *self, const struct step *s)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * G2. A bounded soak under random allocation failures.  failslab and
+ * A bounded soak under random allocation failures.  failslab and
  * fail_page_alloc fail a seeded share of the allocations made by the test's
  * readers and by its daemon thread, and by nobody else (task-filter: only
  * tasks with make-it-fail set, which the readers and the daemon thread set
@@ -44,7 +44,6 @@ FIXTURE(soak) {
 	int nfiles[2];
 	struct soak_stats st;
 	int gen;		/* cache directories used so far */
-	const char *skip;
 };
 
 static const char *const images[2] = { "plain", "inline" };
@@ -127,29 +126,18 @@ struct soak_result {
 	char wrong_path[256];
 };
 
-struct soak_reader {
-	pid_t pid;
-	int pipe;
-};
-
 /* Every file of both images, in a seeded order, in a marked child. */
-static int reader_start(struct soak_reader *r, FIXTURE_DATA(soak) *self,
+static int reader_start(struct od_child *r, FIXTURE_DATA(soak) *self,
 			uint64_t seed)
 {
-	int p[2];
+	int ret = od_child_start(r);
 
-	if (pipe2(p, O_CLOEXEC))
-		return -errno;
-	r->pid = fork();
-	if (r->pid < 0)
-		return -errno;
+	if (ret)
+		return ret;
 	if (r->pid == 0) {
 		struct soak_result res = { 0 };
 		int n = self->nfiles[0] + self->nfiles[1], order[256];
 
-		for (int i = 3; i < 1024; i++)
-			if (i != p[1])
-				close(i);
 		for (int i = 0; i < n && i < 256; i++)
 			order[i] = i;
 		for (int i = n - 1; i > 0; i--) {
@@ -186,29 +174,19 @@ static int reader_start(struct soak_reader *r, FIXTURE_DATA(soak) *self,
 			}
 		}
 		od_make_it_fail(0);
-		_exit(write(p[1], &res, sizeof(res)) == sizeof(res) ? 0 : 2);
+		od_child_report(r, &res, sizeof(res));
 	}
-	close(p[1]);
-	r->pipe = p[0];
 	return 0;
 }
 
 /* 0 and the result, -ETIMEDOUT (reader killed), or -EPIPE (it died). */
-static int reader_wait(struct soak_reader *r, struct soak_result *res,
+static int reader_wait(struct od_child *r, struct soak_result *res,
 		       int timeout_ms)
 {
-	struct pollfd p = { .fd = r->pipe, .events = POLLIN };
-	int ret = 0;
+	int ret = od_child_wait(r, res, sizeof(*res), timeout_ms);
 
-	if (poll(&p, 1, timeout_ms) <= 0) {
-		kill(r->pid, SIGKILL);
-		ret = -ETIMEDOUT;
-	} else if (read(r->pipe, res, sizeof(*res)) != sizeof(*res)) {
-		ret = -EPIPE;
-	}
-	waitpid(r->pid, NULL, 0);
-	close(r->pipe);
-	r->pid = -1;
+	if (ret == -ETIMEDOUT)
+		od_child_kill(r);
 	return ret;
 }
 
@@ -218,7 +196,7 @@ static int soak_mount(FIXTURE_DATA(soak) *self, int *failures)
 	int ret = 0;
 
 	for (int i = 0; i < SOAK_RETRIES && !self->e.mounted; i++) {
-		ret = ods_mount(&self->e, images[0]);
+		ret = ods_env_mount(&self->e, images[0]);
 		*failures += !!ret;
 	}
 	for (int i = 0; i < SOAK_RETRIES && !self->mounted2 && self->e.mounted; i++) {
@@ -229,12 +207,12 @@ static int soak_mount(FIXTURE_DATA(soak) *self, int *failures)
 	return ret;
 }
 
-static void soak_down(FIXTURE_DATA(soak) *self)
+static void soak_down(struct __test_metadata *_metadata, FIXTURE_DATA(soak) *self)
 {
 	if (self->mounted2 && umount2(self->mnt2, 0))
 		umount2(self->mnt2, MNT_DETACH);
 	self->mounted2 = false;
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 /* A new daemon on a new, cold cache directory. */
@@ -244,8 +222,7 @@ static int soak_up(FIXTURE_DATA(soak) *self, od_script_fn script)
 
 	if (ret)
 		return ret;
-	snprintf(self->e.cache, sizeof(self->e.cache), OD_CACHE_ROOT "/t%d-%d",
-		 getpid(), self->gen++);
+	od_test_dir(self->e.cache, sizeof(self->e.cache), OD_CACHE_ROOT, "-%d", self->gen++);
 	ret = od_bind(&self->e.d, self->e.cache, NULL);
 	if (ret)
 		return ret;
@@ -255,11 +232,13 @@ static int soak_up(FIXTURE_DATA(soak) *self, od_script_fn script)
 
 FIXTURE_SETUP(soak)
 {
-	snprintf(self->e.mnt, sizeof(self->e.mnt), "/mnt/t%d", getpid());
-	snprintf(self->mnt2, sizeof(self->mnt2), "/mnt/t%d-2", getpid());
-	self->skip = ods_kconfig_missing(OD_FAULT_KCONFIG) ?: od_fault_missing();
-	if (self->skip)
-		return;
+	const char *why;
+
+	od_test_dir(self->e.mnt, sizeof(self->e.mnt), OD_MNT_ROOT, NULL);
+	od_test_dir(self->mnt2, sizeof(self->mnt2), OD_MNT_ROOT, "-2");
+	why = ods_kconfig_missing(OD_FAULT_KCONFIG) ?: od_fault_missing();
+	if (why)
+		SKIP(return, "%s", why);
 	for (int i = 0; i < 2; i++) {
 		self->nfiles[i] = od_manifest_load(images[i], &self->files[i]);
 		ASSERT_LT(0, self->nfiles[i]);
@@ -270,11 +249,11 @@ FIXTURE_SETUP(soak)
 
 FIXTURE_TEARDOWN(soak)
 {
-	if (self->skip)
+	if (ods_test_skipped(_metadata))
 		return;
 	/* nothing is injected any more, whatever happened */
 	EXPECT_EQ(0, od_fault_reset());
-	soak_down(self);
+	soak_down(_metadata, self);
 	rmdir(self->mnt2);
 	for (int i = 0; i < 2; i++)
 		free(self->files[i]);
@@ -292,8 +271,8 @@ TEST_F(soak, random_alloc_failures)
 	int it, done = 0, readers = 0, files_ok = 0, mount_fail = 0;
 	struct soak_result errs = { 0 };
 
-	if (self->skip)
-		SKIP(return, "%s", self->skip);
+	if (ods_test_skipped(_metadata))
+		return;
 	ASSERT_LE(0, faults);
 	TH_LOG("seed %llu (replay with --seed %llu)", (unsigned long long)seed,
 	       (unsigned long long)seed);
@@ -319,14 +298,14 @@ TEST_F(soak, random_alloc_failures)
 	       interval[0], prob[1], interval[1]);
 
 	for (it = 0; it < SOAK_ITERATIONS && od_now_ms() - start < budget; it++) {
-		struct soak_reader r[SOAK_READERS];
+		struct od_child r[SOAK_READERS];
 		int n = 1 + od_rand(&rnd) % SOAK_READERS, what = od_rand(&rnd) % 3;
 
 		/* 0: page cache as it is; 1: from the cache files; 2: cold */
 		if (what == 1) {
 			ASSERT_EQ(0, ods_drop_caches());
 		} else if (what == 2) {
-			soak_down(self);
+			soak_down(_metadata, self);
 			ASSERT_EQ(0, soak_up(self, soak_daemon));
 		}
 		ASSERT_EQ(0, soak_mount(self, &mount_fail))
@@ -370,9 +349,9 @@ TEST_F(soak, random_alloc_failures)
 	EXPECT_LT(0, faults) TH_LOG("no allocation was failed");
 
 	/* recovery: no injection, a new daemon, a cold cache, every file right */
-	soak_down(self);
+	soak_down(_metadata, self);
 	ASSERT_EQ(0, soak_up(self, NULL));
-	ASSERT_EQ(0, ods_mount(&self->e, images[0]));
+	ASSERT_EQ(0, ods_env_mount(&self->e, images[0]));
 	ASSERT_EQ(0, od_mount(images[1], NULL, self->mnt2));
 	self->mounted2 = true;
 	for (int img = 0; img < 2; img++) {

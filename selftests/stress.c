@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * H. Stress, bounded: every wait has a timeout and every byte is checked.
+ * Stress, bounded: every wait has a timeout and every byte is checked.
  *
  * stress (H1): the hundreds of files of the "large" image, read by many
  * reader processes at once, against a daemon whose threads all read
@@ -141,7 +141,7 @@ FIXTURE_SETUP(stress)
 	od_set_script(&self->e.d, count_and_reply, &self->tally);
 	/* ods_up started one daemon thread; the pool adds the others */
 	ASSERT_EQ(0, od_pool_start(&self->pool, &self->e.d, variant->threads - 1));
-	ASSERT_EQ(0, ods_mount_image(&self->e, "large"));
+	ASSERT_EQ(0, ods_env_mount_image(&self->e, "large"));
 }
 
 FIXTURE_TEARDOWN(stress)
@@ -149,7 +149,7 @@ FIXTURE_TEARDOWN(stress)
 	for (int i = 0; i < MAX_READERS; i++)
 		od_reader_kill(&self->r[i]);
 	od_pool_stop(&self->pool);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 	free(self->files);
 	free(self->jobs);
 }
@@ -248,7 +248,7 @@ FIXTURE_TEARDOWN(cycles)
 {
 	od_reader_kill(&self->r);
 	od_set_script(&self->e.d, NULL, NULL);
-	ods_down(&self->e);
+	ods_down(_metadata, &self->e);
 }
 
 /* Stop holding; answer what was held. Follow-ups get answered as usual. */
@@ -285,7 +285,7 @@ static void cycle(struct __test_metadata *_metadata, FIXTURE_DATA(cycles) *self,
 	off_t off = (off_t)c * RANGE;	/* cold in every cycle */
 	int n;
 
-	ASSERT_EQ(0, ods_mount_image(&self->e, "large")) TH_LOG("cycle %d", c);
+	ASSERT_EQ(0, ods_env_mount_image(&self->e, "large")) TH_LOG("cycle %d", c);
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_OPEN, c + 1, OD_WAIT_MS));
 	od_holder_set(&self->h, 1);
 	ASSERT_EQ(0, od_reader_start(&self->r, ods_path(&self->e, BIG), off, OD_BLOCK));
@@ -302,7 +302,7 @@ static void cycle(struct __test_metadata *_metadata, FIXTURE_DATA(cycles) *self,
 		ASSERT_EQ(-EBUSY, od_umount(self->e.mnt));
 		release(_metadata, self);
 		reader_done(_metadata, &self->r, off);
-		ASSERT_EQ(0, ods_umount(&self->e));
+		ASSERT_EQ(0, ods_env_umount(&self->e));
 		break;
 	case KILL:
 		od_reader_kill(&self->r);
@@ -315,7 +315,7 @@ static void cycle(struct __test_metadata *_metadata, FIXTURE_DATA(cycles) *self,
 				       held[i]->msg_id);
 			od_answered(d, held[i], -EINVAL);
 		}
-		ASSERT_EQ(0, ods_umount(&self->e));
+		ASSERT_EQ(0, ods_env_umount(&self->e));
 		break;
 	}
 	/* the object goes with the last user of the mount */

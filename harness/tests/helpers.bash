@@ -50,5 +50,5 @@ build_ods() {
 	local ksft=$1 src=$2 out=$3
 	"$TOP/harness/ksft-probe" "$ksft" /usr > "$out.ksft.h" &&
 	gcc -D_GNU_SOURCE -Werror=implicit-function-declaration -I"$ksft" -I"$TOP/harness" \
-		-include "$out.ksft.h" -o "$out" "$src" "$TOP/harness/ondemand.c" "$TOP/harness/sha256.c" -pthread
+		-include "$out.ksft.h" -o "$out" "$src" "$TOP"/harness/od_*.c "$TOP/harness/sha256.c" -pthread
 }

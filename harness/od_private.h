@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Daemon library internals: what its files share and tests never call.
+ */
+#ifndef ODS_OD_PRIVATE_H
+#define ODS_OD_PRIVATE_H
+
+#include <time.h>
+
+#include "ondemand.h"
+
+/* An absolute CLOCK_REALTIME deadline for pthread_cond_timedwait(). */
+void od_deadline(struct timespec *until, int timeout_ms);
+/* Note the first daemon-side failure in d->error (and on stderr at once). */
+void od_fail(struct od_daemon *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Parse one message read from the device into a new record, or NULL. */
+struct od_record *od_record_msg(struct od_daemon *d, const char *buf, ssize_t n);
+/* Store an answer's result in its record and wake the waiters: ret. */
+int od_store_reply(struct od_daemon *d, struct od_record *m, int ret);
+/* Write val to a file (sysfs, debugfs, procfs knobs): 0 or -errno. */
+int od_write_file(const char *path, const char *val);
+
+#endif
