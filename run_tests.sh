@@ -47,19 +47,19 @@ run_vms() {
 	jobs=$opt_jobs
 	{ [ "$opt_shell" = 1 ] || [ "$opt_gdb" = 1 ]; } && jobs=1
 	[ "$opt_shell" = 1 ] && mode=shell
-	ntests=$(wc -l < "$build/tests")
+	ntests=$(wc -l < "$work/tests")
 	[ "$jobs" -le "$ntests" ] || jobs=$((ntests > 0 ? ntests : 1))
 	# the kernel's HZ: kmemleak on 6.1.192 dates a leak in jiffies only
 	hz=$(sed -n 's/^CONFIG_HZ=//p' "$kconf" 2>/dev/null)
-	stage_plan "$build/tests" "$out" "$jobs" "$mode" "$opt_timeout" "$seed" "$hz" "$opt_coverage"
+	stage_plan "$work/tests" "$out" "$jobs" "$mode" "$opt_timeout" "$seed" "$hz" "$opt_coverage"
 	for k in $(seq 1 "$jobs"); do
-		step prepare_vm "$out" "$build" "$k"
+		step prepare_vm "$out" "$work" "$k"
 	done
 	if [ "$opt_shell" = 1 ] || [ "$opt_gdb" = 1 ]; then
 		stage_shell "$out" "$opt_accel" "$opt_gdb" "$bzimage" "$obj"
 		exit "$ODS_EXIT_OK"
 	fi
-	stage_boot "$out" "$build" "$jobs" "$opt_accel" "$opt_flavour" "$opt_timeout" "$bzimage" "$seed"
+	stage_boot "$out" "$work" "$jobs" "$opt_accel" "$opt_flavour" "$opt_timeout" "$bzimage" "$seed"
 	[ "$opt_keep" = 1 ] || rm -f "$out"/vm*/cache.img "$out"/vm*/initrd "$out"/vm*/run.cpio.gz
 	stage_report "$out" "$bzimage" "$opt_flavour" "$opt_coverage" "$opt_junit" "$obj" "$tree"
 }
@@ -88,20 +88,24 @@ main() {
 	fi
 	build=${ODS_BUILD:-$top/build}
 	stage_install "$opt_ksrc" "$opt_coverage" "$build"
+	# this run's own lists and guest: runs that share BUILD (a --list
+	# during a run) must not change each other's
+	work=$(mktemp -d "$build/run.XXXXXX") || fail "$E_ENV" "cannot create a directory in $build"
+	trap 'rm -rf "$work"' EXIT
 	stage_source "$opt_ksrc"
 	stage_kernel "$tree" "$stamp" "$opt_flavour" "$opt_coverage" "$opt_kernel" "$opt_list"
 	stage_build "$tree" "$obj" "$build"
-	stage_list "$sel" "$build" "${opt_globs[@]}"
+	stage_list "$sel" "$work" "${opt_globs[@]}"
 	if [ "$opt_list" = 1 ]; then
-		cut -d' ' -f2 "$build/tests"
-		[ -s "$build/tests" ] || exit "$ODS_EXIT_SKIPPED"
+		cut -d' ' -f2 "$work/tests"
+		[ -s "$work/tests" ] || exit "$ODS_EXIT_SKIPPED"
 		exit "$ODS_EXIT_OK"
 	fi
-	if [ ! -s "$build/tests" ] && [ "$opt_shell" = 0 ] && [ "$opt_gdb" = 0 ]; then
+	if [ ! -s "$work/tests" ] && [ "$opt_shell" = 0 ] && [ "$opt_gdb" = 0 ]; then
 		say "no test matches ${opt_globs[*]}; see ./run_tests.sh --list"
 		exit "$ODS_EXIT_SKIPPED"
 	fi
-	stage_initramfs "$sel" "$obj" "$kconf" "$opt_kernel" "$build"
+	stage_initramfs "$sel" "$obj" "$kconf" "$opt_kernel" "$build" "$work"
 	run_vms
 }
 

@@ -15,17 +15,17 @@ stage_plan() {
 		"$4" "$5" "$6" "$7" "$8" > "$out/guest.config"
 }
 
-# prepare_vm OUT BUILD K: VM K's world: its share of the plan (the tests
+# prepare_vm OUT WORK K: VM K's world: its share of the plan (the tests
 # it has not run yet), settings, initrd and a fresh cache disk
 prepare_vm() {
-	local out=$1 build=$2 k=$3 vm=$1/vm$3
+	local out=$1 work=$2 k=$3 vm=$1/vm$3
 	mkdir -p "$vm/run/etc/ods"
 	touch "$vm/ktap.raw"
 	{ cat "$out/guest.config"; echo "ODS_VM=$k"; } > "$vm/run/etc/ods/config"
 	awk -v k="$k" -v raw="$vm/ktap.raw" 'FILENAME == raw { if (/^(not )?ok [0-9]+ /) done[$1 == "not" ? $3 : $2] = 1; next }
 		$4 == k && !($3 in done) { print $1, $2, $3 }' "$vm/ktap.raw" "$out/plan" > "$vm/run/etc/ods/tests"
 	"$top/vm/mkinitramfs.sh" "$vm/run" "$vm/run.cpio.gz" || return "$E_ENV"
-	cat "$build/base.cpio.gz" "$vm/run.cpio.gz" > "$vm/initrd"
+	cat "$work/base.cpio.gz" "$vm/run.cpio.gz" > "$vm/initrd"
 	rm -f "$vm/cache.img"
 	# sparse; inodes for every test's cache volumes (~260 each), which the
 	# runner sets aside instead of deleting
@@ -35,11 +35,11 @@ prepare_vm() {
 	fi
 }
 
-# boot_one OUT BUILD K ACCEL ALIVE LIMIT QUIET BZIMAGE: VM K, and a fresh
+# boot_one OUT WORK K ACCEL ALIVE LIMIT QUIET BZIMAGE: VM K, and a fresh
 # one for the tests left whenever the guest stopped after a test that
 # left the kernel unfit to check the next one (harness/init)
 boot_one() {
-	local out=$1 build=$2 k=$3 accel=$4 alive=$5 limit=$6 quiet=$7 bzimage=$8
+	local out=$1 work=$2 k=$3 accel=$4 alive=$5 limit=$6 quiet=$7 bzimage=$8
 	local vm=$1/vm$3 again=() rc end n why
 	while :; do
 		"$top/vm/boot.sh" --accel "$accel" --alive "$alive" --limit "$limit" --quiet "$quiet" "${again[@]}" \
@@ -50,14 +50,14 @@ boot_one() {
 		[ $rc = "$E_NO_LIFE" ] && [ ${#again[@]} -gt 0 ] && return "$E_WATCHDOG"
 		end=$(grep -E "^($ODS_MARK_RESTART |$ODS_MARK_DONE)" "$vm/ktap.raw" | tail -n1)
 		[ $rc = 0 ] && [[ $end == "$ODS_MARK_RESTART "* ]] || return $rc
-		prepare_vm "$out" "$build" "$k" || return $?
+		prepare_vm "$out" "$work" "$k" || return $?
 		read -r _ n why <<< "$end"
 		say "vm$k: $why after test $n; a fresh VM for the $(wc -l < "$vm/run/etc/ods/tests") tests left"
 		again=(--again)
 	done
 }
 
-# boot_all OUT BUILD JOBS NTESTS ACCEL ALIVE LIMIT QUIET BZIMAGE: every VM
+# boot_all OUT WORK JOBS NTESTS ACCEL ALIVE LIMIT QUIET BZIMAGE: every VM
 # at once, progress on stderr.  E_NO_LIFE if any VM gave no sign of life
 # (it means: try another accelerator)
 boot_all() {
@@ -99,11 +99,11 @@ vm_limits() {
 	echo "$limit $quiet"
 }
 
-# stage_boot OUT BUILD JOBS ACCEL FLAVOUR TIMEOUT BZIMAGE SEED: run the
+# stage_boot OUT WORK JOBS ACCEL FLAVOUR TIMEOUT BZIMAGE SEED: run the
 # plan; auto tries KVM, and TCG if KVM gives no sign of life (remembered
 # until the host reboots).  Writes OUT/accel.
 stage_boot() {
-	local out=$1 build=$2 jobs=$3 accel=$4 flavour=$5 timeout=$6 bzimage=$7 seed=$8
+	local out=$1 work=$2 jobs=$3 accel=$4 flavour=$5 timeout=$6 bzimage=$7 seed=$8
 	local ntests limit quiet verdict used rc alive
 	ntests=$(wc -l < "$out/plan")
 	read -r limit quiet < <(vm_limits "$timeout" "$ntests" "$jobs" "$flavour")
@@ -118,13 +118,13 @@ stage_boot() {
 	say "booting $(basename "$bzimage") under ${used^^}: $ntests tests on $jobs VM(s), seed $seed (replay with --seed $seed)"
 	alive=$ODS_ALIVE_TCG
 	[ "$used" = kvm ] && alive=$ODS_ALIVE_KVM
-	boot_all "$out" "$build" "$jobs" "$ntests" "$used" "$alive" "$limit" "$quiet" "$bzimage"
+	boot_all "$out" "$work" "$jobs" "$ntests" "$used" "$alive" "$limit" "$quiet" "$bzimage"
 	rc=$?
 	if [ $rc = "$E_NO_LIFE" ] && [ "$used" = kvm ] && [ "$accel" = auto ]; then
 		echo broken > "$verdict"
 		say "KVM gave no sign of life in ${ODS_ALIVE_KVM}s; falling back to TCG (remembered until the host reboots)"
 		used=tcg
-		boot_all "$out" "$build" "$jobs" "$ntests" tcg "$ODS_ALIVE_TCG" "$limit" "$quiet" "$bzimage"
+		boot_all "$out" "$work" "$jobs" "$ntests" tcg "$ODS_ALIVE_TCG" "$limit" "$quiet" "$bzimage"
 		rc=$?
 	fi
 	[ $rc = "$E_NO_LIFE" ] && fail "$E_UNTESTABLE" "the kernel did not boot: $(grep -h -m1 -E 'Kernel panic|BUG|Oops' "$out"/vm*/console.log || echo "no sign of life; see $out/vm1/console.log")"

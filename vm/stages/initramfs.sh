@@ -16,18 +16,18 @@ guest_files() {
 	done
 }
 
-# stage_modules OBJ STAGE BUILD: the modules OBJ built, the loader (linked
+# stage_modules OBJ STAGE WORK: the modules OBJ built, the loader (linked
 # against the host's libkmod, so with its libraries), and which to load
 # and unload (/etc/ods/modules).  The modules are whatever this tree
 # builds of vm/config/modules.config (fscache is one up to 6.7, part of
 # netfs after): load the ones nothing needs, with their dependencies;
 # unload each before what it needs.
 stage_modules() {
-	local obj=$1 stage=$2 build=$3 lib dep pairs unload load
-	gcc -O2 -Wall -o "$build/modload" "$top/harness/modload.c" -lkmod > "$build/modload.log" 2>&1 ||
-		fail "$E_ENV" "cannot build harness/modload.c with libkmod (see $build/modload.log)"
-	cp "$build/modload" "$stage/harness/"
-	ldd "$build/modload" | grep -o '/[^ ]*' | while read -r lib; do
+	local obj=$1 stage=$2 work=$3 lib dep pairs unload load
+	gcc -O2 -Wall -o "$work/modload" "$top/harness/modload.c" -lkmod > "$work/modload.log" 2>&1 ||
+		fail "$E_ENV" "cannot build harness/modload.c with libkmod (see $work/modload.log)"
+	cp "$work/modload" "$stage/harness/"
+	ldd "$work/modload" | grep -o '/[^ ]*' | while read -r lib; do
 		mkdir -p "$stage$(dirname "$lib")" && cp -L "$lib" "$stage$lib"
 	done
 	cp -r "$obj/modroot/lib" "$stage/"
@@ -52,10 +52,11 @@ stage_kconfig() {
 	done > "$stage/etc/ods/flavours"
 }
 
-# stage_initramfs SEL OBJ KCONF PREBUILT BUILD: BUILD/base.cpio.gz, the
-# guest every VM of the run shares (PREBUILT: --kernel's, or empty)
+# stage_initramfs SEL OBJ KCONF PREBUILT BUILD WORK: WORK/base.cpio.gz,
+# the guest every VM of the run shares (PREBUILT: --kernel's, or empty);
+# the fixtures are built once in BUILD
 stage_initramfs() {
-	local sel=$1 obj=$2 kconf=$3 prebuilt=$4 build=$5 stage=$5/stage b files
+	local sel=$1 obj=$2 kconf=$3 prebuilt=$4 build=$5 work=$6 stage=$6/stage b files
 	step "$top/fixtures/build.sh" "$build/fixtures"
 	rm -rf "$stage"
 	mkdir -p "$stage"/{bin,harness,selftests,fixtures,etc/ods}
@@ -64,14 +65,14 @@ stage_initramfs() {
 	mapfile -t files < <(guest_files)
 	cp "${files[@]}" "$stage/harness/"
 	if [ -d "$obj/modroot/lib/modules" ] && [ -z "$prebuilt" ]; then
-		stage_modules "$obj" "$stage" "$build"
+		stage_modules "$obj" "$stage" "$work"
 	fi
-	for b in "$sel"/*; do [ -x "$b" ] && cp "$b" "$stage/selftests/"; done
+	while read -r b; do cp "$sel/$b" "$stage/selftests/"; done < <(selftest_binaries)
 	stage_kconfig "$obj" "$kconf" "$prebuilt" "$stage"
 	cp -r "$build/fixtures/blobs" "$build"/fixtures/*.sha256 "$stage/fixtures/"
 	cat > "$stage/etc/ods/motd" <<'MOTD'
 ondemand-selftests shell: tests in /selftests (-l lists, -r NAME runs one),
 fixtures in /fixtures, cache disk on /cache.  Leave with 'exit'.
 MOTD
-	step "$top/vm/mkinitramfs.sh" "$stage" "$build/base.cpio.gz"
+	step "$top/vm/mkinitramfs.sh" "$stage" "$work/base.cpio.gz"
 }

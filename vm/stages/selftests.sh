@@ -29,27 +29,37 @@ stage_build() {
 	esac
 }
 
-# stage_list SEL BUILD [GLOB...]: every test of the binaries in SEL
-# (BUILD/all-tests), and those the globs select (BUILD/tests), as
+# selftest_binaries: the test programs, one a line: one per selftests/*.c
+# but the template.  Never "whatever SEL holds": a binary whose source is
+# gone must not run.
+selftest_binaries() {
+	local c
+	for c in "$top"/selftests/*.c; do
+		c=${c##*/}
+		[ "$c" = TEMPLATE.c ] || echo "${c%.c}"
+	done
+}
+
+# stage_list SEL WORK [GLOB...]: every test of the binaries in SEL
+# (WORK/all-tests), and those the globs select (WORK/tests), as
 # "binary fixture.variant.test" lines
 stage_list() {
-	local sel=$1 build=$2 b bin name g
+	local sel=$1 work=$2 b bin name g
 	shift 2
-	: > "$build/all-tests"
-	for b in "$sel"/*; do
-		[[ -x $b && -f $b ]] || continue
-		"$b" -l | sed "s|^|$(basename "$b") |" >> "$build/all-tests" ||
-			fail "$E_HARNESS" "cannot list the tests of $b"
-	done
+	: > "$work/all-tests"
+	while read -r b; do
+		"$sel/$b" -l | sed "s|^|$b |" >> "$work/all-tests" ||
+			fail "$E_HARNESS" "cannot list the tests of $sel/$b"
+	done < <(selftest_binaries)
 	if [ $# -eq 0 ]; then
-		cp "$build/all-tests" "$build/tests"
+		cp "$work/all-tests" "$work/tests"
 		return
 	fi
-	: > "$build/tests"
+	: > "$work/tests"
 	while read -r bin name; do
 		for g in "$@"; do
 			# shellcheck disable=SC2053
-			[[ $name == $g ]] && { echo "$bin $name" >> "$build/tests"; break; }
+			[[ $name == $g ]] && { echo "$bin $name" >> "$work/tests"; break; }
 		done
-	done < "$build/all-tests"
+	done < "$work/all-tests"
 }
