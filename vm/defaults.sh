@@ -21,8 +21,9 @@ ODS_PROFILED_FSCACHE="fs/fscache fs/netfs"
 
 # -- timeouts (seconds) and limits
 ODS_TEST_TIMEOUT=30		# --timeout's default: one test in the guest
-ODS_ALIVE_KVM=15		# a KVM guest must say it is alive within this
-ODS_ALIVE_TCG=120		# ... a TCG one within this
+ODS_ALIVE_KVM=15		# a KVM guest's console may be silent this long until it says it is alive
+ODS_ALIVE_TCG=120		# ... a TCG one's this long
+ODS_DEBUG_ALIVE_TCG=480		# ... a TCG debug kernel's (silent for 2 min and more while it boots on a busy host)
 ODS_VM_BASE_LIMIT=60		# a VM's hard limit: this, plus per test ...
 ODS_VM_TEST_SLACK=20		# ... its timeout and this
 ODS_DEBUG_EXTRA_LIMIT=600	# the debug flavour's kmemleak scans, on top

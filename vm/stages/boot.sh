@@ -117,6 +117,7 @@ stage_boot() {
 	fi
 	say "booting $(basename "$bzimage") under ${used^^}: $ntests tests on $jobs VM(s), seed $seed (replay with --seed $seed)"
 	alive=$ODS_ALIVE_TCG
+	[ "$flavour" = debug ] && alive=$ODS_DEBUG_ALIVE_TCG
 	[ "$used" = kvm ] && alive=$ODS_ALIVE_KVM
 	boot_all "$out" "$work" "$jobs" "$ntests" "$used" "$alive" "$limit" "$quiet" "$bzimage"
 	rc=$?
@@ -124,7 +125,8 @@ stage_boot() {
 		echo broken > "$verdict"
 		say "KVM gave no sign of life in ${ODS_ALIVE_KVM}s; falling back to TCG (remembered until the host reboots)"
 		used=tcg
-		boot_all "$out" "$work" "$jobs" "$ntests" tcg "$ODS_ALIVE_TCG" "$limit" "$quiet" "$bzimage"
+		[ "$flavour" = debug ] && alive=$ODS_DEBUG_ALIVE_TCG || alive=$ODS_ALIVE_TCG
+		boot_all "$out" "$work" "$jobs" "$ntests" tcg "$alive" "$limit" "$quiet" "$bzimage"
 		rc=$?
 	fi
 	[ $rc = "$E_NO_LIFE" ] && fail "$E_UNTESTABLE" "the kernel did not boot: $(grep -h -m1 -E 'Kernel panic|BUG|Oops' "$out"/vm*/console.log || echo "no sign of life; see $out/vm1/console.log")"
