@@ -23,7 +23,7 @@ DEBUG_SUBSET := -t 'data.plain.read_all' -t 'anonclose.plain.*' -t 'anonearly.co
 # each run leaves build/results-K-FLAVOUR and build/junit-K-FLAVOUR.xml
 run = ./run_tests.sh --ksrc debian:$(1) --out build/results-$(1)-$(2) --junit build/junit-$(1)-$(2).xml
 
-.PHONY: test check check-all check-deps check-host check-bare totals list shell mutants bisect-demo bench clean lint-sh new
+.PHONY: test check check-all check-deps check-host check-bare totals list shell mutants bisect-demo bench clean lint lint-sh lint-c new
 
 test:
 	./run_tests.sh
@@ -32,14 +32,15 @@ test:
 # 2-core machine (README, "Figures"): the whole suite on the default
 # flavour of every kernel, the host-side tests (bats; the harness
 # compatibility check then sees both kernels' kselftest_harness.h), the
-# bare-machine check, the git bisect run demo, and the debug subset.
-check: check-deps $(addprefix check-default-,$(KERNELS)) check-host check-bare bisect-demo \
+# bare-machine check, the git bisect run demo, and the debug subset.  The
+# lint comes first: it takes seconds, the kernel runs take the rest.
+check: check-deps lint $(addprefix check-default-,$(KERNELS)) check-host check-bare bisect-demo \
 		check-debug-$(lastword $(KERNELS))
 	@$(MAKE) -s totals
 
 # Every flavour on every kernel, the debug flavour in full (README gives
 # its time), plus what make check runs besides.
-check-all: check-deps $(foreach k,$(KERNELS),check-default-$(k) check-modules-$(k) \
+check-all: check-deps lint $(foreach k,$(KERNELS),check-default-$(k) check-modules-$(k) \
 		check-debug-full-$(k) coverage-$(k)) check-host check-bare bisect-demo
 	@$(MAKE) -s totals
 
@@ -66,13 +67,20 @@ coverage-%:
 
 coverage: coverage-$(DEFAULT_KERNEL)
 
-check-host:
+check-host: lint
 	vm/deps.sh check
 	BATS_LIB=$(BATS_LIB) bats --timing --print-output-on-failure harness/tests
 
-# shellcheck -x on every shell script, found by its shebang (vm/lint-sh.sh)
+# shellcheck -x on every shell script, found by its shebang (vm/lint-sh.sh);
+# the kernel tree's checkpatch.pl --no-tree on the C (vm/lint-c.sh: the
+# default source's, or KSRC=<tree>'s)
+lint: lint-sh lint-c
+
 lint-sh:
 	vm/lint-sh.sh
+
+lint-c:
+	vm/lint-c.sh
 
 # A minimal Debian root with nothing but the repository: README's first
 # command must install all it needs (harness/tests/bare-machine.sh).

@@ -21,20 +21,25 @@ git config --global --get user.name >/dev/null || export GIT_AUTHOR_NAME=ods GIT
 	GIT_AUTHOR_EMAIL=ods@localhost GIT_COMMITTER_EMAIL=ods@localhost
 if [ ! -d "$repo/.git" ]; then
 	say "making the scratch repository $repo (once)"
-	rm -rf "$repo" && mkdir -p "$(dirname "$repo")" &&
+	if ! { rm -rf "$repo" && mkdir -p "$(dirname "$repo")" &&
 		cp -al "$pristine" "$repo" &&
 		git -C "$repo" init -q &&
 		# -f: the Debian tree ships a .gitignore that ignores everything
 		git -C "$repo" add -f -A . &&
-		git -C "$repo" commit -q -m "linux 6.1: base" && git -C "$repo" tag base ||
+		git -C "$repo" commit -q -m "linux 6.1: base" && git -C "$repo" tag base; }; then
 		die $E_ENV "cannot make the scratch repository in $repo"
+	fi
 fi
 cd "$repo" || exit 2
 git bisect reset >/dev/null 2>&1
-git checkout -q -f base && git clean -qfd && git checkout -q -B demo base || die $E_ENV "cannot reset $repo"
+if ! { git checkout -q -f base && git clean -qfd && git checkout -q -B demo base; }; then
+	die $E_ENV "cannot reset $repo"
+fi
 
 commit() {	# commit SUBJECT FILE SED-EXPRESSION
-	sed -i -e "$3" "$2" && ! git diff --quiet -- "$2" || die $E_ENV "demo step '$1' changed nothing"
+	if ! sed -i -e "$3" "$2" || git diff --quiet -- "$2"; then
+		die $E_ENV "demo step '$1' changed nothing"
+	fi
 	git commit -q -a -m "$1"
 }
 # Seven commits; the first revision git tests (the middle) does not build.

@@ -65,7 +65,7 @@ int od_mount_opts(const char *mnt, const char *fmt, ...)
 	return mount("none", mnt, "erofs", MS_RDONLY, opts) ? -errno : 0;
 }
 
-int od_image_devices(const char *image, char (*names)[OD_KEY_MAX], int max)
+int od_image_devices(const char *image, char names[][OD_KEY_MAX], int max)
 {
 	struct od_manifest_entry *e;
 	char manifest[PATH_MAX];

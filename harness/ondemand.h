@@ -304,7 +304,7 @@ int od_umount(const char *mnt);
 int od_mount_opts(const char *mnt, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* The extra blobs of a multi-device image, in device order: count or -errno. */
-int od_image_devices(const char *image, char (*names)[OD_KEY_MAX], int max);
+int od_image_devices(const char *image, char names[][OD_KEY_MAX], int max);
 /* Mount a fixture image: fsid, a device= per extra blob, optional domain. */
 int od_mount_image(const char *image, const char *domain, const char *mnt);
 

@@ -163,7 +163,7 @@ static size_t fill(struct world *w, const char *tmpl, size_t len, size_t pad,
 		{ "{open}" }, { "{open_hex}" }, { "{read}" },
 		{ "{answered}" }, { "{never}" }, { "{size}" },
 	};
-	const int nsub = sizeof(sub) / sizeof(sub[0]);
+	const int nsub = ARRAY_SIZE(sub);
 	size_t o = 0;
 
 	snprintf(sub[0].val, 32, "%u", w->open->msg_id);
@@ -451,7 +451,7 @@ static void first_bad_line(struct __test_metadata *_metadata, const char *path,
 		if (!memcmp(got + off, want + off, n - off < 64 ? n - off : 64))
 			continue;
 		TH_LOG("%s at %zd holds \"%.*s\"", name, off,
-		       (int)strcspn(got + off, " \n"), got + off);
+		       (int)strcspn(got + off, "\n "), got + off);
 		return;
 	}
 }

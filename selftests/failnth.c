@@ -476,8 +476,8 @@ static void recover(struct __test_metadata *_metadata,
 	 * out of fds.
 	 */
 	ret = od_lost_fd_slots(FD_SLOTS);
-	EXPECT_EQ(0, ret) TH_LOG("N=%u: %d fd slot(s) of this process taken with no file "
-				 "behind (not given back by a failed syscall)", n, ret);
+	EXPECT_EQ(0, ret) TH_LOG("N=%u: %d fd slot(s) of this process taken with no file behind (not given back by a failed syscall)",
+				 n, ret);
 
 	ret = bind_up(&self->e);
 	ASSERT_EQ(0, ret) TH_LOG("N=%u: no bind afterwards: %s", n, strerror(-ret));

@@ -34,7 +34,7 @@ struct old_msg {
 
 struct old_state {
 	int report;
-	volatile bool hold;
+	bool hold;		/* set by the test thread, read by the daemon's */
 };
 
 static int old_send(int fd, char type, const struct od_record *m)
@@ -53,7 +53,7 @@ static enum od_action old_script(struct od_daemon *d, struct od_record *m,
 {
 	struct old_state *s = arg;
 
-	if (!s->hold)
+	if (!__atomic_load_n(&s->hold, __ATOMIC_RELAXED))
 		return OD_REPLY;
 	if (old_send(s->report, OLD_HELD, m))
 		_exit(3);
@@ -77,7 +77,7 @@ old_daemon_main(struct od_daemon *d, const char *cache, int cmd, int report)
 		_exit(2);
 	while (read(cmd, &c, 1) == 1) {
 		if (c == OLD_HOLD)
-			s.hold = true;
+			__atomic_store_n(&s.hold, true, __ATOMIC_RELAXED);
 		else if (c == OLD_PAUSE)
 			od_stop(d);
 		if (old_send(report, c, NULL))

@@ -11,7 +11,7 @@ static const char *const block_files[] = {
 	"block", "block-plus-1", "odd-tail", "tens-of-blocks", "big-odd",
 	"dir/b", "dir/sub/c",
 };
-#define NREADERS (sizeof(block_files) / sizeof(block_files[0]))
+#define NREADERS ARRAY_SIZE(block_files)
 
 FIXTURE(sequence) {
 	struct ods_env e;
@@ -112,7 +112,7 @@ TEST_F(sequence, msg_ids_unique_while_pending)
 }
 
 /* Look a file up in a reader, so that its data alone stays cold. */
-static void lookup(struct __test_metadata *_metadata, const char *path)
+static void look_up(struct __test_metadata *_metadata, const char *path)
 {
 	struct od_reader r;
 
@@ -136,7 +136,7 @@ TEST_F(sequence, out_of_order_completion)
 	int base;
 
 	for (int i = 0; i < NREADERS; i++)
-		lookup(_metadata, ods_path(&self->e, block_files[i]));
+		look_up(_metadata, ods_path(&self->e, block_files[i]));
 	od_holder_set(&self->h, 1);
 	od_set_script(d, od_hold_reads, &self->h);
 	base = od_count(d, CACHEFILES_OP_READ);
@@ -260,7 +260,7 @@ TEST_F(sequence, poll_wakes_and_quiets)
 	char sha[65];
 
 	/* only the data stays cold: its READ is the one request */
-	lookup(_metadata, ods_path(&self->e, "odd-tail"));
+	look_up(_metadata, ods_path(&self->e, "odd-tail"));
 	od_stop(d);
 	ASSERT_FALSE(od_poll_in(d, 0)) TH_LOG("POLLIN with nothing pending");
 	ASSERT_EQ(0, pthread_create(&t, NULL, poll_thread, &p));
@@ -318,11 +318,11 @@ TEST_F(sequence, emsgsize_keeps_read)
 	struct cachefiles_read *rd = (void *)msg->data;
 	char sha[65];
 
-	lookup(_metadata, ods_path(&self->e, "big-odd"));
+	look_up(_metadata, ods_path(&self->e, "big-odd"));
 	od_stop(d);
 	ASSERT_EQ(0, od_reader_start(&self->r[0], ods_path(&self->e, "big-odd"), 0, OD_BLOCK));
 	ASSERT_TRUE(od_poll_in(d, OD_WAIT_MS)) TH_LOG("the read sent no request");
-	for (int i = 0; i < sizeof(small) / sizeof(small[0]); i++) {
+	for (int i = 0; i < ARRAY_SIZE(small); i++) {
 		EXPECT_EQ(-EMSGSIZE, dev_read(d, buf, small[i]))
 			TH_LOG("a %zu-byte buffer for a %zu-byte READ", small[i], want);
 		EXPECT_TRUE(od_poll_in(d, 0)) TH_LOG("the READ went with EMSGSIZE");

@@ -277,7 +277,7 @@ static void reader_done(struct __test_metadata *_metadata, struct od_reader *r,
 }
 
 /* One cycle: mount, a READ pending, the mount goes, everything settles. */
-static void cycle(struct __test_metadata *_metadata, FIXTURE_DATA(cycles) *self,
+static void run_cycle(struct __test_metadata *_metadata, FIXTURE_DATA(cycles) *self,
 		  enum cycle_mode mode, int c)
 {
 	struct od_daemon *d = &self->e.d;
@@ -331,7 +331,7 @@ TEST_F(cycles, mount_umount)
 	struct od_daemon *d = &self->e.d;
 
 	for (int c = 0; c < CYCLES; c++)
-		cycle(_metadata, self, variant->mode, c);
+		run_cycle(_metadata, self, variant->mode, c);
 	EXPECT_EQ(CYCLES, od_count(d, CACHEFILES_OP_OPEN));
 	EXPECT_EQ(CYCLES, od_count(d, CACHEFILES_OP_CLOSE));
 	EXPECT_FALSE(od_poll_in(d, 0));

@@ -27,8 +27,9 @@ done
 [ ${#tests[@]} -gt 0 ] || tests=(-t data.plain.read_all -t 'anonclose.plain.*' -t 'devclose.read_queued.*')
 [ "$(id -u)" = 0 ] || die $E_ENV "the bare-machine check needs root (mmdebstrap, chroot, bind mounts)"
 "$top/vm/deps.sh" check
-command -v git >/dev/null && git -C "$top" rev-parse --git-dir >/dev/null 2>&1 ||
+if ! command -v git >/dev/null || ! git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
 	die $E_USAGE "the bare-machine check copies the repository's files: run it from a git checkout"
+fi
 
 base=$ODS_CACHE/bare
 root=$base/root

@@ -173,6 +173,7 @@ fake_tree() {
 	printf '#include "kselftest.h"\n' > "$t/tools/testing/selftests/kselftest_harness.h"
 	printf '#define KSFT_PASS 0\n' > "$t/tools/testing/selftests/kselftest.h"
 	# what --list needs of the tree: its UAPI headers
+	# shellcheck disable=SC2016 # $(INSTALL_HDR_PATH) is make's, for the Makefile
 	printf 'VERSION = 6\nPATCHLEVEL = 1\nheaders_install:\n\tmkdir -p $(INSTALL_HDR_PATH)/include/linux && cp /usr/include/linux/cachefiles.h $(INSTALL_HDR_PATH)/include/linux/\n' > "$t/Makefile"
 	ODS_CACHE=$BATS_TEST_TMPDIR/cache ODS_BUILD=$BATS_TEST_TMPDIR/build rt --list --ksrc "$t"
 	assert_failure 2

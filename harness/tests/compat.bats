@@ -32,16 +32,16 @@ verdict_of() {
 	test_verdict $? "$C.log"
 }
 
-each_tree() {	# each_tree CHECK: CHECK N for every tree, naming the tree that fails
+each_tree() {	# each_tree: the test's check N for every tree, naming the tree that fails
 	local n d
 	while read -r n d; do
-		"$1" "$n" || fail "on $d: $(cat "$C.log")"
+		check "$n" || fail "on $d: $(cat "$C.log")"
 	done < "$BATS_FILE_TMPDIR/trees"
 }
 
 @test "-l lists fixture.variant.test names" {
 	check() { [ "$("$BATS_FILE_TMPDIR/compat$1" -l | paste -sd' ')" = "compat.pass.t compat.assert_fails.t compat.expect_fails.t compat.setup_skips.t compat.hangs.t" ]; }
-	each_tree check
+	each_tree
 }
 
 @test "a passing test: ok, body and teardown ran, nothing seen as failed" {
@@ -49,7 +49,7 @@ each_tree() {	# each_tree CHECK: CHECK N for every tree, naming the tree that fa
 		verdict_of "$1" pass
 		[ "$result$directive$reason" = ok ] && [ -e "$C/disarmed" ] && [ -e "$C/no-failure-seen" ]
 	}
-	each_tree check
+	each_tree
 }
 
 @test "a failed ASSERT in the body: not ok, and the teardown still runs" {
@@ -57,7 +57,7 @@ each_tree() {	# each_tree CHECK: CHECK N for every tree, naming the tree that fa
 		verdict_of "$1" assert_fails
 		[ "$result" = "not ok" ] && [ -e "$C/armed" ] && [ -e "$C/disarmed" ] && [ ! -e "$C/after-assert" ]
 	}
-	each_tree check
+	each_tree
 }
 
 @test "a failed EXPECT: ods_test_failed() sees it, the test goes on, not ok" {
@@ -65,7 +65,7 @@ each_tree() {	# each_tree CHECK: CHECK N for every tree, naming the tree that fa
 		verdict_of "$1" expect_fails
 		[ "$result" = "not ok" ] && [ -e "$C/failure-seen" ] && [ -e "$C/disarmed" ]
 	}
-	each_tree check
+	each_tree
 }
 
 @test "a SKIP in the setup: ok # SKIP with the reason; a body that still runs sees it" {
@@ -73,7 +73,7 @@ each_tree() {	# each_tree CHECK: CHECK N for every tree, naming the tree that fa
 		verdict_of "$1" setup_skips
 		[ "$result$directive" = "ok # SKIP skipped in the setup" ] && [ ! -e "$C/body" ] && [ ! -e "$C/disarmed" ]
 	}
-	each_tree check
+	each_tree
 }
 
 @test "ODS_TIMEOUT bounds a test on every harness" {
@@ -82,7 +82,7 @@ each_tree() {	# each_tree CHECK: CHECK N for every tree, naming the tree that fa
 		verdict_of "$1" hangs 2
 		[ "$result" = "not ok" ] && [ $((SECONDS - t0)) -lt 30 ]
 	}
-	each_tree check
+	each_tree
 }
 
 @test "an unknown test name fails with one line" {
@@ -91,5 +91,5 @@ each_tree() {	# each_tree CHECK: CHECK N for every tree, naming the tree that fa
 		! "$BATS_FILE_TMPDIR/compat$1" -r compat.nope.t > "$C.log" 2>&1 &&
 			[ "$(cat "$C.log")" = "$BATS_FILE_TMPDIR/compat$1: no test named compat.nope.t" ]
 	}
-	each_tree check
+	each_tree
 }

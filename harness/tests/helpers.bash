@@ -1,8 +1,11 @@
+# shellcheck shell=bash
 # Shared setup for the host-side tests of the harness.
 load "${BATS_LIB:-/usr/lib/bats}/bats-support/load"
 load "${BATS_LIB:-/usr/lib/bats}/bats-assert/load"
 
 TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+# the captured logs; the .bats files that load this use it
+# shellcheck disable=SC2034
 LOGS=$BATS_TEST_DIRNAME/logs
 
 # the markers and the files port's framing (docs/protocol.md)

@@ -150,15 +150,17 @@ ok 3 b.y.three"
 	failed_two "# the bug"
 	for spec in 6.1..6.12 6.1.. ..6.1 6.1.100..6.1.192 6.1.192 5.19..6 '6.1+debug --flavour debug'; do
 		printf '%s\ta.x.two\tlog:the bug\tthe bug\n' "${spec%% *}" > "$R/known"
-		# shellcheck disable=SC2086
-		report --known "$R/known" $([[ $spec == *' '* ]] && echo "${spec#* }")
+		extra=()
+		[[ $spec == *' '* ]] && read -ra extra <<< "${spec#* }"
+		report --known "$R/known" "${extra[@]}"
 		assert_success
 		assert_line --partial "ok 2 a.x.two # XFAIL known failure on 6.1.192"
 	done
 	for spec in 6.2..6.12 ..6.0 6.1.193.. 6.12 6.1.19 '6.1+debug' '6.1+debug --flavour modules'; do
 		printf '%s\ta.x.two\tlog:the bug\tthe bug\n' "${spec%% *}" > "$R/known"
-		# shellcheck disable=SC2086
-		report --known "$R/known" $([[ $spec == *' '* ]] && echo "${spec#* }")
+		extra=()
+		[[ $spec == *' '* ]] && read -ra extra <<< "${spec#* }"
+		report --known "$R/known" "${extra[@]}"
 		assert_failure 1
 	done
 }
