@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Bad input from the daemon: malformed copen (E1), wrong
- * READ_COMPLETE (E2), bad anon-fd writes (E3), junk commands (E4), a
- * read() of an OPEN into a buffer the kernel cannot write (E5).
+ * Bad input from the daemon: malformed copen, wrong READ_COMPLETE, bad
+ * anon-fd writes, junk commands, a read() of an OPEN into a buffer the
+ * kernel cannot write.
  *
- * Every case of E1-E4 starts from the same world: "inline" mounted, one
+ * Every case but the last starts from the same world: "inline" mounted, one
  * of its READs taken and held; "plain" being mounted, its OPEN taken and
  * held.
  * The junk is aimed at those two requests.  Each case checks the errno
@@ -209,7 +209,7 @@ static void junk_then_reply(struct __test_metadata *_metadata, struct world *w,
 
 #define CMD(s)	.cmd = s, .len = sizeof(s) - 1
 
-/* E1: "copen <id>,<size>" in forms cachefiles_ondemand_copen() rejects */
+/* "copen <id>,<size>" in forms cachefiles_ondemand_copen() rejects */
 FIXTURE(copen) {
 	struct world w;
 };
@@ -253,7 +253,7 @@ TEST_F(copen, write_then_reply)
 			variant->err, variant->after);
 }
 
-/* E4: cachefiles_daemon_write() and its command parser */
+/* cachefiles_daemon_write() and its command parser */
 FIXTURE(devwrite) {
 	struct world w;
 };
@@ -311,7 +311,7 @@ TEST_F(devwrite, write_then_reply)
 }
 
 /*
- * E2: CACHEFILES_IOC_READ_COMPLETE on the held READ's anon fd, naming a
+ * CACHEFILES_IOC_READ_COMPLETE on the held READ's anon fd, naming a
  * request that is not a pending READ of that fd's object.
  */
 enum target { NEVER, OPEN_ID, OTHER_OBJECT, COMPLETED, SELF };
@@ -387,7 +387,7 @@ TEST_F(cread, ioctl_then_reply)
 }
 
 /*
- * E3: writes to the anon fd.  The held READ is first answered in full,
+ * Writes to the anon fd.  The held READ is first answered in full,
  * then the bad write, then READ_COMPLETE: the reader must still get the
  * right bytes.  Writes are direct I/O into the cache file.
  */
@@ -509,7 +509,7 @@ TEST_F(anonwrite, write_then_complete)
 }
 
 /*
- * E5: the daemon reads the OPEN into memory it cannot write (a read-only
+ * The daemon reads the OPEN into memory it cannot write (a read-only
  * mapping).  The copy fails after the anon fd was made: read() returns
  * EFAULT, the fd is never installed (the daemon has the same fds as
  * before, the lowest free number included), and the OPEN is failed, so

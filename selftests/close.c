@@ -77,7 +77,7 @@ TEST_F(anonclose, with_read_pending)
 }
 
 /*
- * C2. The daemon closes the anon fd of an OPEN before it sends copen.  The
+ * The daemon closes the anon fd of an OPEN before it sends copen.  The
  * copen itself is accepted (the id names a pending OPEN), but the kernel
  * sees the object closed and fails the OPEN with EBADFD.  The mount only
  * sees the failed lookup.  On a cold cache the lookup is creating the
@@ -144,7 +144,7 @@ TEST_F(anonearly, close_before_copen)
 }
 
 /*
- * C3. The daemon keeps the anon fd after CLOSE (umount withdrew the
+ * The daemon keeps the anon fd after CLOSE (umount withdrew the
  * object).  The object's cache file is gone, so writes and seeks through
  * the stale fd fail with ENOBUFS instead of touching freed state.  The
  * withdrawal runs in a worker after the CLOSE was read, hence the bounded
@@ -223,7 +223,7 @@ TEST_F(anongone, stale_fd_enobufs)
 }
 
 /*
- * C4. The anon fd goes away while the mount stays in use, with the daemon
+ * The anon fd goes away while the mount stays in use, with the daemon
  * otherwise correct.  Every later read must end: with failover, each miss
  * reopens the object (a new OPEN of the same cookie) and succeeds; on 5.19
  * every miss fails with EIO.  "each" closes the newest anon fd again
@@ -318,7 +318,7 @@ TEST_F(anonreopen, reads_end_after_close)
 }
 
 /*
- * C4, the daemon cannot serve the reopen (say the blob is gone): it answers
+ * As in anonreopen, but the daemon cannot serve the reopen (say the blob is gone): it answers
  * the reopen OPEN with copen -EIO, keeping or (as it should) closing the
  * new anon fd.  The reader must still end, with EIO: the daemon has no
  * other way to fail a READ whose object has no anon fd.  (6.1.192: the READ
@@ -403,7 +403,7 @@ TEST_F(reopenrefused, read_fails_not_hangs)
 }
 
 /*
- * C5. The anon fd closes around umount, with the daemon otherwise correct
+ * The anon fd closes around umount, with the daemon otherwise correct
  * but no longer reading.  umount itself does not wait: it relinquishes
  * the cookie, and a worker withdraws the object, queueing a CLOSE and
  * waiting for it before it commits the cache file (a tmpfile until then)
@@ -501,7 +501,7 @@ TEST_F(closeflush, no_close_delivered)
 }
 
 /*
- * C6. umount while a reopen is pending: the anon fd was closed, a read
+ * An umount while a reopen is pending: the anon fd was closed, a read
  * turned into a reopen OPEN, and the daemon took that OPEN but has not
  * answered it when the reader gives up (killed) and the filesystem is
  * unmounted.  The withdrawal fails the object's pending requests

@@ -252,7 +252,7 @@ static int count_reads(struct od_daemon *d, uint32_t object_id)
 }
 
 /*
- * A1 and A5: every file reads back right, all of it through READs; each
+ * Every file reads back right, all of it through READs; each
  * blob is opened once, under the key the daemon serves it by (the fsid,
  * or an extra device's name), its READs stay inside it, and each is
  * closed once at umount.
@@ -338,7 +338,7 @@ static void warm_up(struct __test_metadata *_metadata, FIXTURE_DATA(data) *self,
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, nblobs, OD_WAIT_MS));
 }
 
-/* A3: a remount finds the cache files: OPEN again, but no READ at all. */
+/* A remount finds the cache files: OPEN again, but no READ at all. */
 TEST_F(data, remount_warm)
 {
 	struct od_daemon *d = &self->e.d;
@@ -366,7 +366,7 @@ static enum od_action open_grown(struct od_daemon *d, struct od_record *m,
 }
 
 /*
- * A3, the other side: the size copen reports is checked against the one
+ * The remount's other side: the size copen reports is checked against the one
  * stored with the cache file; a different size discards the cached data,
  * so everything comes through READ again (including the superblock).
  */
@@ -393,7 +393,7 @@ TEST_F(data, remount_resized_is_cold)
 	check_reads(_metadata, d);
 }
 
-/* A4: cold reads at random places, compared with the generator's bytes. */
+/* Cold reads at random places, compared with the generator's bytes. */
 TEST_F(data, sparse_random)
 {
 	uint64_t seed = od_seed(), rnd = seed;
@@ -488,7 +488,7 @@ static enum od_action open_trimmed(struct od_daemon *d, struct od_record *m,
 }
 
 /*
- * A4: a blob whose size is not a multiple of the block.  The kernel must
+ * A blob whose size is not a multiple of the block.  The kernel must
  * ask for the last, partial block, never past its end, and serve the
  * whole padded block the daemon wrote.
  */
@@ -516,7 +516,7 @@ TEST_F(data, tail_unaligned)
 	}
 }
 
-/* A7: more data than asked for is kept: one READ per blob is all it takes. */
+/* More data than asked for is kept: one READ per blob is all it takes. */
 TEST_F(data, whole_blob_answer)
 {
 	struct od_daemon *d = &self->e.d;
@@ -558,7 +558,7 @@ static off_t expect_seek(const bool *map, off_t nblocks, off_t pos, int whence)
 	return whence == SEEK_DATA ? -ENXIO : nblocks * OD_BLOCK;
 }
 
-/* A8: SEEK_DATA/SEEK_HOLE on the anon fd show exactly what was written. */
+/* SEEK_DATA/SEEK_HOLE on the anon fd show exactly what was written. */
 TEST_F(data, seek_data_hole)
 {
 	struct od_daemon *d = &self->e.d;
@@ -603,7 +603,7 @@ TEST_F(data, seek_data_hole)
 }
 
 /*
- * A9. The daemon reports a size of 0 (copen <id>,0).  fscache then marks
+ * The daemon reports a size of 0 (copen <id>,0).  fscache then marks
  * the cookie as having no data to read, but EROFS's reads are on demand
  * (NETFS_SREQ_ONDEMAND): cachefiles_prepare_read() asks the daemon all the
  * same, and the superblock still comes through a READ.  The size only
@@ -685,7 +685,7 @@ TEST_F(zerosize, copen_size_0)
 	EXPECT_STREQ("", d->error);
 }
 
-/* A5: what is special to an image with an extra blob. */
+/* What is special to an image with an extra blob. */
 FIXTURE(multidev) {
 	struct ods_env e;
 };
@@ -751,7 +751,7 @@ TEST_F(multidev, device_name_is_cookie_key)
 	free(files);
 }
 
-/* A6: several mounts on one cache, with and without a shared domain. */
+/* Several mounts on one cache, with and without a shared domain. */
 FIXTURE(mounts) {
 	struct ods_env e;
 	char mnt2[PATH_MAX];

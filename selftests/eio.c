@@ -69,7 +69,7 @@ static int blob_sha(const char *blob, off_t off, size_t len, char out[65])
 }
 
 /*
- * D2, D3. The daemon completes a READ having written nothing, or only the
+ * The daemon completes a READ having written nothing, or only the
  * first block of it.  The kernel looks at the cache file again after the
  * completion: the hole fails the reader with EIO (EROFS logs the failed
  * prepare_read), while a written block is served.  Any further READ the
@@ -181,7 +181,7 @@ static int warm_up(struct ods_env *e, const char *fsid)
 }
 
 /*
- * D4. copen with a negative size fails the OPEN.  An errno value is taken
+ * A copen with a negative size fails the OPEN.  An errno value is taken
  * as the OPEN's error and the write succeeds; anything below -MAX_ERRNO is
  * no errno: the write returns EINVAL and the OPEN fails with EINVAL.
  *
@@ -253,12 +253,12 @@ TEST_F(copenerr, mount_fails)
 }
 
 /*
- * D5. The device is closed while the daemon keeps an anon fd: the cache is
+ * The device is closed while the daemon keeps an anon fd: the cache is
  * dead, yet still bound (the anon fd pins it).  A new mount's OPEN cannot
  * be queued (EIO in cachefiles_ondemand_send_req()), so its lookup fails
  * and the mount gets ENOBUFS.  Its blob was mounted once before, so that
  * the lookup opens a cache file instead of creating one: creating would
- * race the mount's read against the failure (EIO or ENOBUFS, see D4).
+ * race the mount's read against the failure (EIO or ENOBUFS, see the negative copen above).
  * On the old mount, data already in the cache file is still served and a
  * miss fails at once with EIO.
  */
@@ -313,7 +313,7 @@ TEST_F(deadcache, new_mount_fails)
 }
 
 /*
- * D6. umount while a reader waits for a READ.  The reader's open file keeps
+ * Umount while a reader waits for a READ.  The reader's open file keeps
  * the superblock, so the cookie is not withdrawn and the pending READ is
  * not failed (cachefiles_ondemand_clean_object() only runs at withdrawal):
  * a plain umount returns EBUSY at once, a lazy one detaches at once.
@@ -405,7 +405,7 @@ TEST_F(umountpending, read_pending)
 }
 
 /*
- * D7. A reader waiting for its READ is killed.  The wait is killable: the
+ * A reader waiting for its READ is killed.  The wait is killable: the
  * reader exits, and its request leaves the queue (cachefiles_ondemand_
  * finish_req()), whether the daemon had read it or not.  Completing it
  * later gets EINVAL; later READs carry new ids and work.

@@ -180,7 +180,7 @@ static void old_cleanup(struct old_daemon *o)
 }
 
 /*
- * F1. Failover.  The test binds the cache and forks the old daemon on the
+ * Failover.  The test binds the cache and forks the old daemon on the
  * same device fd, keeping its own reference as an fd store would.  The old
  * daemon takes a request and crashes; its anon fds die with it.  The device
  * stays open, so nothing fails: the waiter keeps waiting.  A request the
@@ -453,7 +453,7 @@ TEST_F(restoreheld, read_then_close)
 }
 
 /*
- * F2. The daemon is killed outright, device and all, while readers wait:
+ * The daemon is killed outright, device and all, while readers wait:
  * every waiter fails, and once the cache is withdrawn (the device is free
  * again) a later miss fails with the kernel's errno for a gone cache,
  * which tells what the waiters may get: EIO, or that errno if they raced
@@ -547,7 +547,7 @@ TEST_F(daemonkill, readers_fail_cache_rebinds)
 }
 
 /*
- * F5. The daemon closes the device but keeps its anon fds.  They pin the
+ * The daemon closes the device but keeps its anon fds.  They pin the
  * dead cache (the device cannot be opened again), and closing them later,
  * before or after the umount, releases everything without a hang.
  */
@@ -613,7 +613,7 @@ TEST_F(devgone, anon_fds_closed_late)
 }
 
 /*
- * F6. A second mount on the same cache while the first is mounted: another
+ * A second mount on the same cache while the first is mounted: another
  * fsid, or the same fsid in a domain, is a volume of its own and works; the
  * same fsid again collides with the mounted volume (EBUSY).  Then the first
  * is unmounted and mounted again, with the second still there: it comes

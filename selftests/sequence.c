@@ -124,7 +124,7 @@ static void look_up(struct __test_metadata *_metadata, const char *path)
 }
 
 /*
- * B5: one reader per file, each blocked on a READ of its own, all pending
+ * One reader per file, each blocked on a READ of its own, all pending
  * at once; answered last to first, each answer releases exactly its
  * reader, with its bytes, while the others still wait.
  */
@@ -248,7 +248,7 @@ static int serve_reader(struct od_daemon *d, struct od_reader *r)
 }
 
 /*
- * B6: a poll() already asleep wakes when a request arrives; POLLIN stays
+ * A poll() already asleep wakes when a request arrives; POLLIN stays
  * while it is unread, and goes once it is read, answered or not.
  */
 TEST_F(sequence, poll_wakes_and_quiets)
@@ -305,7 +305,7 @@ static int count_fds(void)
 }
 
 /*
- * B7: a buffer one byte short gets EMSGSIZE and leaves the READ queued;
+ * A buffer one byte short gets EMSGSIZE and leaves the READ queued;
  * a buffer of exactly its length gets it, once.
  */
 TEST_F(sequence, emsgsize_keeps_read)
@@ -349,7 +349,7 @@ TEST_F(sequence, emsgsize_keeps_read)
 }
 
 /*
- * B7 for an OPEN, whose length depends on its keys: EMSGSIZE installs no
+ * The same for an OPEN, whose length depends on its keys: EMSGSIZE installs no
  * anon fd; the full read installs exactly one, and the mount completes.
  */
 TEST_F(sequence, emsgsize_keeps_open)
@@ -400,7 +400,7 @@ TEST_F(sequence, emsgsize_keeps_open)
 }
 
 /*
- * B7 for a CLOSE, which is done with as soon as it is read: EMSGSIZE must
+ * The same for a CLOSE, which is done with as soon as it is read: EMSGSIZE must
  * neither deliver nor drop it.
  */
 TEST_F(sequence, emsgsize_keeps_close)

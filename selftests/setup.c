@@ -43,7 +43,7 @@ FIXTURE_VARIANT(setup) {
 	struct step steps[8];
 };
 
-/* F3: one open at a time, until the last close releases the cache */
+/* One open at a time, until the last close releases the cache */
 FIXTURE_VARIANT_ADD(setup, second_open) {
 	.steps = {
 		{ OPEN, 0 }, { CMD, 0, "dir {cache}" }, { CMD, 0, "bind ondemand" },
@@ -51,14 +51,14 @@ FIXTURE_VARIANT_ADD(setup, second_open) {
 		{ CLOSE, 0 }, { OPEN_FREED, 1 },
 	},
 };
-/* F3: it takes CAP_SYS_ADMIN, and nothing more (we are uid 0, the owner) */
+/* It takes CAP_SYS_ADMIN, and nothing more (we are uid 0, the owner) */
 FIXTURE_VARIANT_ADD(setup, no_cap_sys_admin) {
 	.steps = { { OPEN_CAPS, .caps = ALL_BUT(SYS_ADMIN), .err = -EPERM } },
 };
 FIXTURE_VARIANT_ADD(setup, only_cap_sys_admin) {
 	.steps = { { OPEN_CAPS, .caps = SYS_ADMIN } },
 };
-/* F4: bind needs "dir" first; a refused bind leaves the cache bindable */
+/* Bind needs "dir" first; a refused bind leaves the cache bindable */
 FIXTURE_VARIANT_ADD(setup, bind_without_dir) {
 	.steps = {
 		{ OPEN, 0 }, { CMD, 0, "bind ondemand", -EINVAL },

@@ -2,11 +2,11 @@
 /*
  * Stress, bounded: every wait has a timeout and every byte is checked.
  *
- * stress (H1): the hundreds of files of the "large" image, read by many
+ * stress: the hundreds of files of the "large" image, read by many
  * reader processes at once, against a daemon whose threads all read
  * /dev/cachefiles and answer concurrently.
  *
- * cycles (H2): mount and umount again and again, each time with a READ
+ * cycles: mount and umount again and again, each time with a READ
  * pending while the mount goes away: lazily, refused as busy, or with
  * its reader killed.
  */
@@ -174,7 +174,6 @@ static void finish(struct __test_metadata *_metadata, FIXTURE_DATA(stress) *self
 		       (long long)j->len);
 }
 
-/* H1 */
 TEST_F(stress, parallel_readers)
 {
 	struct od_daemon *d = &self->e.d;
@@ -325,7 +324,6 @@ static void run_cycle(struct __test_metadata *_metadata, FIXTURE_DATA(cycles) *s
 		TH_LOG("cycle %d: a READ left unanswered", c);
 }
 
-/* H2 */
 TEST_F(cycles, mount_umount)
 {
 	struct od_daemon *d = &self->e.d;
