@@ -80,9 +80,11 @@ tree=$ksrc	# what the Kconfig checks read; make reads the farm, if any
 mkdir -p "$obj"
 log=$obj/build.log
 : > "$log"
-# LC_ALL=C: ccache keys a compile by the locale too, so every build of a
-# tree (a user's shell, CI, the bare-machine root) shares the same entries
-makek() { LC_ALL=C timeout "${ODS_BUILD_TIMEOUT:-$ODS_BUILD_TIMEOUT_DEFAULT}" make -C "$ksrc" O="$obj" ${CCACHE:+CC="ccache gcc"} "$@" >>"$log" 2>&1; }
+# One locale: ccache keys a compile by LANG, LC_ALL, LC_CTYPE and
+# LC_MESSAGES, each on its own, so every build of a tree (a user's shell,
+# CI, the bare-machine root, which has no LANG) shares the same entries
+# only if all four are the same
+makek() { env -u LC_CTYPE -u LC_MESSAGES LANG=C LC_ALL=C timeout "${ODS_BUILD_TIMEOUT:-$ODS_BUILD_TIMEOUT_DEFAULT}" make -C "$ksrc" O="$obj" ${CCACHE:+CC="ccache gcc"} "$@" >>"$log" 2>&1; }
 CCACHE=
 command -v ccache >/dev/null && CCACHE=1
 
