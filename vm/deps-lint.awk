@@ -83,6 +83,9 @@ function word_done(w, c) {
 	if (w in leads) { want = 1; return }
 	if (w in ends) { want = 0; return }
 	if (skipping != "") {
+		# env -u NAME: the option's argument is a variable, not a command
+		if (optarg) { optarg = 0; return }
+		if (skipping == "env" && w == "-u") { optarg = 1; return }
 		if (w ~ /^-/ || w ~ /^[A-Za-z_][A-Za-z0-9_]*=/) return
 		if (skipping in wraps1) { skipping = skipping "/"; return }
 		skipping = ""
@@ -121,7 +124,7 @@ function subst_end(s, i,    n, depth, c, q) {
 # own, with the state of the text around it kept
 function scan(s,    n, i, c, w, q, depth, e, sv) {
 	n = length(s)
-	want = 1; w = ""; skipping = ""; pattern = 0; incase = 0; casehead = 0; array = 0; patend = 0
+	want = 1; w = ""; skipping = ""; optarg = 0; pattern = 0; incase = 0; casehead = 0; array = 0; patend = 0
 	for (i = 1; i <= n; i++) {
 		c = substr(s, i, 1)
 		if (c == "'") {

@@ -30,7 +30,7 @@ fake_project() {	# fake_project CMD
 	assert_success
 }
 
-@test "the lint reads command positions, not words: quotes, here-documents, case patterns" {
+@test "the lint reads command positions, not words: quotes, here-documents, case patterns, env -u NAME" {
 	cat > "$BATS_TEST_TMPDIR/s.sh" <<-'EOS'
 	#!/bin/bash
 	x=$(seq 3 | tac) y="$(rev < /dev/null)"
@@ -42,10 +42,11 @@ fake_project() {	# fake_project CMD
 	zcat in a here-document
 	EOT
 	timeout 5 xxd /dev/null && arr=(awk sed)
+	env -u LC_CTYPE LANG=C od /dev/null
 	EOS
 	run awk -f "$TOP/vm/deps-lint.awk" "$BATS_TEST_TMPDIR/s.sh"
 	assert_success
-	assert_equal "$(echo "$output" | awk '{ print $2 }' | paste -sd' ')" "seq tac rev nl echo cat timeout xxd"
+	assert_equal "$(echo "$output" | awk '{ print $2 }' | paste -sd' ')" "seq tac rev nl echo cat timeout xxd env od"
 }
 
 @test "--verify: a missing command is one line naming its package, exit 5" {
