@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +31,18 @@ long od_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+int od_wait_ms(void)
+{
+	static int ms;
+
+	if (!ms) {
+		const char *e = getenv("ODS_WAIT_MS");
+
+		ms = e && atoi(e) > 0 ? atoi(e) : 10000;
+	}
+	return ms;
 }
 
 void od_fail(struct od_daemon *d, const char *fmt, ...)

@@ -85,6 +85,14 @@ each_tree() {	# each_tree: the test's check N for every tree, naming the tree th
 	each_tree
 }
 
+@test "the library's waits: 10 s and 2 s, or ODS_WAIT_MS and a fifth of it" {
+	check() {
+		verdict_of "$1" pass && [ -e "$C/waits-10000-2000" ] &&
+			ODS_WAIT_MS=40000 verdict_of "$1" pass && [ -e "$C/waits-40000-8000" ]
+	}
+	each_tree
+}
+
 @test "an unknown test name fails with one line" {
 	check() {
 		C=$BATS_TEST_TMPDIR/none

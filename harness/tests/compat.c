@@ -3,8 +3,9 @@
  * What harness/ods.h promises on every kselftest_harness.h (compat.bats
  * builds this against each tree's): one test run by name, its KTAP line,
  * a teardown after a failed ASSERT (so no test leaves fault injection
- * armed), ods_test_failed() and ods_test_skipped(), and the ODS_TIMEOUT
- * bound.  Each step leaves a file in $COMPAT_DIR for the bats test to see.
+ * armed), ods_test_failed() and ods_test_skipped(), the ODS_TIMEOUT
+ * bound and the ODS_WAIT_MS scale of the library's waits.  Each step
+ * leaves a file in $COMPAT_DIR for the bats test to see.
  */
 #include "ods.h"
 
@@ -63,9 +64,14 @@ TEST_F(compat, t)
 	case HANGS:
 		sleep(60);
 		break;
-	default:
+	default: {
+		char waits[64];
+
 		if (!ods_test_failed(_metadata))
 			mark("no-failure-seen");
+		snprintf(waits, sizeof(waits), "waits-%d-%d", OD_WAIT_MS, OD_PROMPT_MS);
+		mark(waits);
+	}
 	}
 }
 

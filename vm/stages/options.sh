@@ -32,7 +32,8 @@ boots it in QEMU and runs the cachefiles on-demand selftests, printing KTAP.
                      the shell glob; repeatable
   --accel MODE       auto (default), kvm or tcg
   --out DIR          results directory (default build/results/<time>)
-  --timeout SECONDS  per-test timeout (default $ODS_TEST_TIMEOUT)
+  --timeout SECONDS  per-test timeout (default $ODS_TEST_TIMEOUT); the waits
+                     on the kernel inside a test are a third of it
   --junit FILE       also write JUnit XML
   --report DIR       render a finished results directory again (KTAP,
                      summary.md, --junit) from its records, and exit with
