@@ -95,6 +95,10 @@ main() {
 	stage_source "$opt_ksrc"
 	stage_kernel "$tree" "$stamp" "$opt_flavour" "$opt_coverage" "$opt_kernel" "$opt_list"
 	stage_build "$tree" "$obj" "$build"
+	if [ "$opt_build_only" = 1 ]; then
+		echo "$bzimage"
+		exit "$ODS_EXIT_OK"
+	fi
 	stage_list "$sel" "$work" "${opt_globs[@]}"
 	if [ "$opt_list" = 1 ]; then
 		cut -d' ' -f2 "$work/tests"

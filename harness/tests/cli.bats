@@ -15,7 +15,7 @@ one_line() {
 @test "--help documents every option and the exit codes" {
 	rt --help
 	assert_success
-	for opt in --ksrc --kernel --list -t --accel --out --timeout --junit --report --shell --bisect --seed --coverage; do
+	for opt in --ksrc --kernel --list --build-only -t --accel --out --timeout --junit --report --shell --bisect --seed --coverage; do
 		assert_output --partial "  $opt"
 	done
 	assert_output --partial "Exit codes: 0"
@@ -235,4 +235,21 @@ fake_tree() {
 	rt -t 'no.such.test'
 	assert_failure 4
 	assert_line --partial "no test matches no.such.test"
+}
+
+@test "--build-only prints the kernel it built and boots nothing; with --list, --kernel, --report or --shell it is refused" {
+	touch "$BATS_TEST_TMPDIR/bzImage"
+	for o in --list --shell "--kernel $BATS_TEST_TMPDIR/bzImage" "--report $BATS_TEST_TMPDIR"; do
+		# shellcheck disable=SC2086
+		rt --build-only $o
+		assert_failure 2
+		one_line "--build-only builds and exits"
+	done
+	(. "$TOP/vm/lib.sh" && [ -f "$(kbuild_dir "$(debian_tree "${ODS_DEFAULT_KSRC#debian:}")" default 0)/bzImage" ]) ||
+		skip "the default kernel is not built yet (./run_tests.sh builds it)"
+	export ODS_BUILD=$BATS_TEST_TMPDIR/build
+	rt --build-only
+	assert_success
+	[ -f "${lines[-1]}" ] && [[ ${lines[-1]} == */bzImage ]]
+	compgen -G "$ODS_BUILD/selftests/*/data" > /dev/null && [ ! -e "$ODS_BUILD/results" ]
 }

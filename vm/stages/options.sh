@@ -28,6 +28,10 @@ boots it in QEMU and runs the cachefiles on-demand selftests, printing KTAP.
                      directory profiled), run the tests and write an lcov
                      report with a per-file summary into the results dir
   --list             list the tests and exit
+  --build-only       build the kernel and the selftests, print the kernel's
+                     path and exit; --kernel PATH then boots it (the build,
+                     exec and report stages run alone: --build-only,
+                     --kernel, --report)
   -t GLOB            run only tests whose fixture.variant.test name matches
                      the shell glob; repeatable
   --accel MODE       auto (default), kvm or tcg
@@ -70,7 +74,7 @@ USAGE
 
 # parse_options ARGS: the opt_* settings, or a usage error
 parse_options() {
-	opt_flavour=default opt_seed="" opt_ksrc="" opt_kernel="" opt_list=0 opt_report="" opt_coverage=0
+	opt_flavour=default opt_seed="" opt_ksrc="" opt_kernel="" opt_list=0 opt_build_only=0 opt_report="" opt_coverage=0
 	opt_accel=auto opt_out="" opt_timeout=$ODS_TEST_TIMEOUT opt_junit="" opt_shell=0 opt_bisect=0
 	opt_jobs=auto opt_keep=0 opt_gdb=0 opt_globs=()
 	while [ $# -gt 0 ]; do
@@ -89,6 +93,7 @@ parse_options() {
 		--seed) opt_seed=$2; shift 2 ;;
 		--flavour) opt_flavour=$2; shift 2 ;;
 		--list) opt_list=1; shift ;;
+		--build-only) opt_build_only=1; shift ;;
 		--coverage) opt_coverage=1; shift ;;
 		--shell) opt_shell=1; shift ;;
 		--gdb) opt_gdb=1; shift ;;
@@ -150,4 +155,7 @@ check_options() {
 	esac
 	[ "$opt_coverage" = 0 ] || [ -z "$opt_kernel" ] || fail "$E_USAGE" "--coverage builds its own kernel; leave out --kernel"
 	[ -z "$opt_kernel" ] || [ -f "$opt_kernel" ] || fail "$E_USAGE" "--kernel $opt_kernel: no such file; give a bzImage"
+	if [ "$opt_build_only" = 1 ] && { [ -n "$opt_kernel$opt_report" ] || [ "$opt_list$opt_shell$opt_gdb" != 000 ]; }; then
+		fail "$E_USAGE" "--build-only builds and exits; leave out --kernel, --report, --list, --shell and --gdb"
+	fi
 }
