@@ -11,8 +11,31 @@ ods_vm=$(dirname "${BASH_SOURCE[0]}")
 
 ODS_CACHE=${ODS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ondemand-selftests}
 
-die() { local rc=$1; shift; echo "ondemand-selftests: $*" >&2; exit "$rc"; }
-say() { echo "ondemand-selftests: $*" >&2; }
+# both start by clearing the terminal's line, which tick (below) may hold
+die() { local rc=$1; shift; say "$*"; exit "$rc"; }
+say() { { [ ! -t 2 ] || [ -n "${CI:-}" ] || printf '\r\033[K'; echo "ondemand-selftests: $*"; } >&2; }
+
+# tick LABEL SHOW CMD...: run CMD; on a terminal (stderr, CI unset) a
+# line says every 2 s that LABEL is still under way, for how long, and
+# what SHOW SECONDS-SO-FAR prints (if SHOW is not empty), then goes
+# away: no long step looks hung.  Elsewhere (logs, CI) the steps' own
+# lines suffice.
+tick() {
+	local label=$1 show=$2 rc t0 t pid
+	shift 2
+	if [ ! -t 2 ] || [ -n "${CI:-}" ]; then "$@"; return; fi
+	t0=$(date +%s)
+	( while sleep 2; do
+		t=$(($(date +%s) - t0))
+		printf '\r\033[Kondemand-selftests: %s, %s%s' "$label" "$(mmss $t)" "$([ -z "$show" ] || $show $t)" >&2
+	  done ) &
+	pid=$!
+	"$@"; rc=$?
+	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+	printf '\r\033[K' >&2
+	return $rc
+}
+mmss() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
 # check_tree DIR: is DIR the top of a kernel tree we can build out of tree?
 check_tree() {

@@ -57,7 +57,7 @@ stage_kconfig() {
 # the fixtures are built once in BUILD
 stage_initramfs() {
 	local sel=$1 obj=$2 kconf=$3 prebuilt=$4 build=$5 work=$6 stage=$6/stage b files
-	step "$top/fixtures/build.sh" "$build/fixtures"
+	step tick "building the fixtures" "" "$top/fixtures/build.sh" "$build/fixtures"
 	rm -rf "$stage"
 	mkdir -p "$stage"/{bin,harness,selftests,fixtures,etc/ods}
 	cp /bin/busybox "$stage/bin/" && ln -s busybox "$stage/bin/sh"
@@ -74,5 +74,5 @@ stage_initramfs() {
 ondemand-selftests shell: tests in /selftests (-l lists, -r NAME runs one),
 fixtures in /fixtures, cache disk on /cache.  Leave with 'exit'.
 MOTD
-	step "$top/vm/mkinitramfs.sh" "$stage" "$work/base.cpio.gz"
+	step tick "packing the initramfs" "" "$top/vm/mkinitramfs.sh" "$stage" "$work/base.cpio.gz"
 }

@@ -10,7 +10,7 @@ stage_install() {
 	local ksrc=$1 coverage=$2 build=$3 d free groups=()
 	[[ $ksrc == debian:* ]] && groups+=("$ksrc")
 	[ "$coverage" = 1 ] && groups+=(coverage)
-	step "$top/vm/deps.sh" run "${groups[@]}"
+	step tick "installing packages" "" "$top/vm/deps.sh" run "${groups[@]}"
 	mkdir -p "$build" "$ODS_CACHE" || fail "$E_ENV" "cannot create $build or $ODS_CACHE"
 	for d in "$build" "$ODS_CACHE"; do
 		free=$(df -Pk "$d" | awk 'NR == 2 { print int($4 / 1024) }')
@@ -26,7 +26,7 @@ stage_source() {
 	tree=$1 stamp=""
 	if [[ $tree == debian:* ]]; then
 		debian=${tree#debian:}
-		step unpack_debian "$debian"
+		step tick "unpacking linux-source-$debian" "" unpack_debian "$debian"
 		tree=$(debian_tree "$debian")
 		stamp=$tree.stamp
 	fi
@@ -69,12 +69,29 @@ prebuilt_config() {
 	echo "$kconf"
 }
 
+# kbuild_steps OBJ: how many steps (CC, LD, ... lines) its build log has
+kbuild_steps() { grep -c '^  [A-Z][A-Z0-9_]* ' "$1/build.log" 2>/dev/null; }
+# kbuild_progress OBJ SECONDS: the build's progress for tick, ", N of ~M
+# steps, ~T left" (M from the last cold build of this directory, if any;
+# T at the pace so far)
+kbuild_progress() {
+	local n m
+	n=$(kbuild_steps "$1") m=$(cat "$1/.ods-steps" 2>/dev/null)
+	if [ -n "$m" ] && [ "${n:-0}" -lt "$m" ]; then
+		printf ', %d of ~%d steps' "${n:-0}" "$m"
+		# the pace of the first few steps (the config) says little
+		[ $((n * 20)) -lt "$m" ] || printf ', ~%s left' "$(mmss $(($2 * (m - n) / n)))"
+	else
+		printf ', %d steps' "${n:-0}"
+	fi
+}
+
 # build_kernel TREE STAMP OBJ COVERAGE FRAG...: the kernel in OBJ, unless
 # it is up to date.  The unpacked default source never changes under us:
 # a build of the same source, fragments and scripts needs no make run
 # (4 s or more).
 build_kernel() {
-	local tree=$1 stamp=$2 obj=$3 coverage=$4 built="" t0=$SECONDS gcov=()
+	local tree=$1 stamp=$2 obj=$3 coverage=$4 built="" t0=$SECONDS gcov=() cold=0
 	shift 4
 	[ -n "$stamp" ] && built=$(cat "$stamp" "$@" "$top"/vm/build-kernel.sh "$top"/vm/check-config.sh |
 		sha256sum | cut -c1-16)
@@ -85,8 +102,11 @@ build_kernel() {
 	say "building the kernel in $obj (log: $obj/build.log)"
 	[ "$coverage" = 1 ] && gcov=(--gcov "$(profiled "$tree")")
 	rm -f "$obj/.ods-built"
-	step "$top/vm/build-kernel.sh" "${gcov[@]}" "$tree" "$obj" "$@"
+	[ -f "$obj/vmlinux" ] || cold=1
+	step tick "building the kernel" "kbuild_progress $obj" "$top/vm/build-kernel.sh" "${gcov[@]}" "$tree" "$obj" "$@"
 	say "kernel ready in $((SECONDS - t0))s"
+	# a cold build's count of steps is the next cold build's estimate
+	[ "$cold" = 0 ] || kbuild_steps "$obj" > "$obj/.ods-steps"
 	[ -z "$built" ] || echo "$built" > "$obj/.ods-built"
 }
 

@@ -4,6 +4,9 @@
 # $top is the repository (run_tests.sh)
 # shellcheck disable=SC2154
 
+# make_selftests TREE OBJ SEL LOG
+make_selftests() { make -s -C "$top/selftests" KSRC="$1" KHDR="$2/hdr" OUT="$3" > "$4" 2>&1; }
+
 # stage_build TREE OBJ BUILD: the selftests, built against TREE's harness
 # and OBJ's UAPI headers.  Sets sel, their directory.  The directory is
 # named after what they are built against (the tree's kselftest and UAPI
@@ -17,7 +20,7 @@ stage_build() {
 	sel=$build/selftests/$hkey
 	slog=$build/selftests/$hkey.log
 	mkdir -p "$sel" || fail "$E_ENV" "cannot create $sel"
-	make -s -C "$top/selftests" KSRC="$tree" KHDR="$obj/hdr" OUT="$sel" > "$slog" 2>&1 && return
+	tick "building the selftests" "" make_selftests "$tree" "$obj" "$sel" "$slog" && return
 	# The harness's own incompatibility with this tree (what
 	# harness/ksft-probe or our sources trip on) must stop a bisection;
 	# a tree whose own headers do not compile is an untestable revision.
