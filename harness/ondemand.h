@@ -36,10 +36,10 @@
 #define OD_MAX_OBJECTS	256
 #define OD_KEY_MAX	256
 /*
- * Bound for any wait on the kernel: 10 s, or a third of the per-test
- * timeout the runner passes in ODS_WAIT_MS (od_record.c).  A slow kernel
- * (the debug flavour under TCG on a busy host) gets a longer --timeout,
- * and its waits grow with it, so one knob says how slow the machine is.
+ * Bound for any wait on the kernel: ODS_WAIT_MS (od_record.c), which the
+ * runner sets to an eighth of the per-test timeout, at least 10 s.  A slow
+ * kernel (the debug flavour under TCG on a busy host) gets a longer
+ * --timeout, and its waits grow with it: one knob says how slow it is.
  */
 #define OD_WAIT_MS	od_wait_ms()
 /*
@@ -185,7 +185,7 @@ struct od_open_by_hand {
 enum od_action od_answer_open_by_hand(struct od_daemon *d, struct od_record *m,
 				      void *arg);
 /* Until the script has answered: 0, or -ETIMEDOUT. */
-int od_open_by_hand_wait(struct od_open_by_hand *h, int timeout_ms);	/* of a blob in OD_BLOB_DIR, or -errno */
+int od_open_by_hand_wait(struct od_open_by_hand *h, int timeout_ms);
 
 /* -- The record of messages and waits on it (od_record.c) ------------------ */
 
@@ -273,8 +273,6 @@ void od_child_kill(struct od_child *c);	/* SIGKILL and reap; no-op without one *
  */
 typedef void (*od_child_fn)(void *arg, void *res);
 int od_child_run(od_child_fn fn, void *arg, void *res, size_t len, int timeout_ms);
-/* Close every fd from 3 to 1023 but keep and keep2 (-1: none), in a child. */
-void od_close_fds(int keep, int keep2);
 
 /*
  * A struct whose child is an od_child (&x->child), with its fields also

@@ -45,7 +45,8 @@ ok 1 a.x.one
 ok 2 a.x.two
 ok 3 b.y.three # SKIP why"
 	"$TOP/harness/report" --out "$R" --tests "$R/plan" --kver 6.1.192 > /dev/null 2>&1
-	rt --report "$R" --junit "$BATS_TEST_TMPDIR/j.xml"
+	# the tree it was built from need not be here
+	rt --report "$R" --junit "$BATS_TEST_TMPDIR/j.xml" --ksrc /nonexistent
 	assert_success
 	assert_line "ok 3 b.y.three # SKIP why"
 	[ -s "$BATS_TEST_TMPDIR/j.xml" ]

@@ -36,8 +36,8 @@ boots it in QEMU and runs the cachefiles on-demand selftests, printing KTAP.
                      the shell glob; repeatable
   --accel MODE       auto (default), kvm or tcg
   --out DIR          results directory (default build/results/<time>)
-  --timeout SECONDS  per-test timeout (default $ODS_TEST_TIMEOUT); the waits
-                     on the kernel inside a test are a third of it
+  --timeout SECONDS  per-test timeout (default $ODS_TEST_TIMEOUT); a test's
+                     waits on the kernel are an eighth of it, at least 10 s
   --junit FILE       also write JUnit XML
   --report DIR       render a finished results directory again (KTAP,
                      summary.md, --junit) from its records, and exit with
@@ -145,6 +145,11 @@ check_options() {
 			fail "$E_USAGE" "--junit $opt_junit: cannot write there; give a file in a writable directory that exists"
 		opt_junit=$(cd "$(dirname "$opt_junit")" && pwd)/$(basename "$opt_junit")
 	fi
+	if [ "$opt_build_only" = 1 ] && { [ -n "$opt_kernel$opt_report" ] || [ "$opt_list$opt_shell$opt_gdb" != 000 ]; }; then
+		fail "$E_USAGE" "--build-only builds and exits; leave out --kernel, --report, --list, --shell and --gdb"
+	fi
+	# --report renders what is there: no tree or kernel is needed
+	[ -z "$opt_report" ] || return 0
 	[ -n "$opt_ksrc" ] || opt_ksrc=$ODS_DEFAULT_KSRC
 	case $opt_ksrc in
 	debian:*)
@@ -155,7 +160,4 @@ check_options() {
 	esac
 	[ "$opt_coverage" = 0 ] || [ -z "$opt_kernel" ] || fail "$E_USAGE" "--coverage builds its own kernel; leave out --kernel"
 	[ -z "$opt_kernel" ] || [ -f "$opt_kernel" ] || fail "$E_USAGE" "--kernel $opt_kernel: no such file; give a bzImage"
-	if [ "$opt_build_only" = 1 ] && { [ -n "$opt_kernel$opt_report" ] || [ "$opt_list$opt_shell$opt_gdb" != 000 ]; }; then
-		fail "$E_USAGE" "--build-only builds and exits; leave out --kernel, --report, --list, --shell and --gdb"
-	fi
 }
