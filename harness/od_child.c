@@ -16,7 +16,8 @@
 #include "ondemand.h"
 #include "sha256.h"
 
-void od_close_fds(int keep, int keep2)
+/* Close every fd from 3 to 1023 but keep and keep2 (-1: none), in a child. */
+static void od_close_fds(int keep, int keep2)
 {
 	for (int i = 3; i < 1024; i++)
 		if (i != keep && i != keep2)

@@ -14,7 +14,8 @@
 
 #include "od_private.h"
 
-int od_write_file(const char *path, const char *val)
+/* Write val to a file (sysfs, debugfs, procfs knobs): 0 or -errno. */
+static int od_write_file(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
 

@@ -105,9 +105,9 @@ int od_mount_image(const char *image, const char *domain, const char *mnt)
 	return od_mount_opts(mnt, "%s", opts);
 }
 
-/* mount(2) (fsid set) or umount(2) (fsid NULL) in a child of its own. */
-static int od_mount_child(struct od_mounter *m, const char *fsid, const char *domain,
-			  const char *mnt)
+/* mount(2) or umount(2) in a child of its own. */
+static int od_mount_child(struct od_mounter *m, bool umount, const char *fsid,
+			  const char *domain, const char *mnt)
 {
 	int ret;
 
@@ -116,7 +116,7 @@ static int od_mount_child(struct od_mounter *m, const char *fsid, const char *do
 	if (ret)
 		return ret;
 	if (m->pid == 0) {
-		ret = fsid ? od_mount(fsid, domain, mnt) : od_umount(mnt);
+		ret = umount ? od_umount(mnt) : od_mount(fsid, domain, mnt);
 		od_child_report(&m->child, &ret, sizeof(ret));
 	}
 	return 0;
@@ -125,7 +125,7 @@ static int od_mount_child(struct od_mounter *m, const char *fsid, const char *do
 int od_mount_start(struct od_mounter *m, const char *fsid, const char *domain,
 		   const char *mnt)
 {
-	return od_mount_child(m, fsid, domain, mnt);
+	return od_mount_child(m, false, fsid, domain, mnt);
 }
 
 int od_mount_wait(struct od_mounter *m, int timeout_ms)
@@ -145,5 +145,5 @@ void od_mount_kill(struct od_mounter *m)
 
 int od_umount_start(struct od_mounter *m, const char *mnt)
 {
-	return od_mount_child(m, NULL, NULL, mnt);
+	return od_mount_child(m, true, NULL, NULL, mnt);
 }

@@ -9,8 +9,6 @@
 
 #include "ondemand.h"
 
-/* An absolute CLOCK_REALTIME deadline for pthread_cond_timedwait(). */
-void od_deadline(struct timespec *until, int timeout_ms);
 /* Note the first daemon-side failure in d->error (and on stderr at once). */
 void od_fail(struct od_daemon *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -18,7 +16,5 @@ void od_fail(struct od_daemon *d, const char *fmt, ...)
 struct od_record *od_record_msg(struct od_daemon *d, const char *buf, ssize_t n);
 /* Store an answer's result in its record and wake the waiters: ret. */
 int od_store_reply(struct od_daemon *d, struct od_record *m, int ret);
-/* Write val to a file (sysfs, debugfs, procfs knobs): 0 or -errno. */
-int od_write_file(const char *path, const char *val);
 
 #endif

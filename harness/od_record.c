@@ -14,7 +14,7 @@
 #include "od_private.h"
 
 /* An absolute CLOCK_REALTIME deadline for pthread_cond_timedwait(). */
-void od_deadline(struct timespec *until, int timeout_ms)
+static void od_deadline(struct timespec *until, int timeout_ms)
 {
 	clock_gettime(CLOCK_REALTIME, until);
 	until->tv_sec += timeout_ms / 1000;

@@ -78,7 +78,9 @@ watch() {
 		fi
 		c=$(stat -c %s "$out/console.log" 2>/dev/null || echo 0)
 		[ "$c" != "$con" ] && con=$c lastcon=$now
-		if [ $seen_alive = 0 ] && [ $((now - lastcon)) -ge "$alive" ]; then
+		# a guest that prints forever (a warning in a loop) and never
+		# gets to its runner is as dead as a silent one
+		if [ $seen_alive = 0 ] && { [ $((now - lastcon)) -ge "$alive" ] || [ $((now - start)) -ge $((alive * ODS_ALIVE_CAP)) ]; }; then
 			why=dead; return
 		fi
 		if [ "$quiet" -gt 0 ] && [ $((now - last)) -ge "$quiet" ]; then
@@ -121,7 +123,7 @@ main() {
 		kill -KILL "$qpid" 2>/dev/null
 		wait "$qpid" 2>/dev/null
 		case $why in
-		dead) echo "no sign of life from the guest for ${alive}s" > "$out/watchdog"; exit "$E_NO_LIFE" ;;
+		dead) echo "no sign of life from the guest (its console silent for ${alive}s, or no runner after $((alive * ODS_ALIVE_CAP))s)" > "$out/watchdog"; exit "$E_NO_LIFE" ;;
 		quiet) echo "the guest said nothing for ${quiet}s" > "$out/watchdog"; exit "$E_WATCHDOG" ;;
 		limit) echo "the VM ran past its ${limit}s limit" > "$out/watchdog"; exit "$E_WATCHDOG" ;;
 		esac

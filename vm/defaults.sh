@@ -24,6 +24,7 @@ ODS_TEST_TIMEOUT=30		# --timeout's default: one test in the guest
 ODS_ALIVE_KVM=15		# a KVM guest's console may be silent this long until it says it is alive
 ODS_ALIVE_TCG=120		# ... a TCG one's this long
 ODS_DEBUG_ALIVE_TCG=480		# ... a TCG debug kernel's (silent for 2 min and more while it boots on a busy host)
+ODS_ALIVE_CAP=4			# and the guest must say so within this many times that, however much it prints
 ODS_VM_BASE_LIMIT=60		# a VM's hard limit: this, plus per test ...
 ODS_VM_TEST_SLACK=20		# ... its timeout and this
 ODS_DEBUG_EXTRA_LIMIT=600	# the debug flavour's kmemleak scans, on top
@@ -60,7 +61,7 @@ ODS_EXIT_MACHINE=5		# the machine lacks something
 ODS_EXIT_BISECT_SKIP=125	# --bisect: this revision is untestable
 ODS_EXIT_BISECT_ABORT=128	# --bisect: the harness's or the machine's trouble
 # Internal ones, between the layers (vm/*.sh to run_tests.sh, which maps
-# them to the documented ones: vm/stages/configure.sh, fail()):
+# them to the documented ones: vm/stages/options.sh, fail()):
 E_USAGE=$ODS_EXIT_USAGE		# the user asked for something wrong
 E_UNTESTABLE=3			# this revision cannot be configured, built or booted
 E_ENV=$ODS_EXIT_MACHINE		# the machine is missing something

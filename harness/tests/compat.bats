@@ -101,3 +101,11 @@ each_tree() {	# each_tree: the test's check N for every tree, naming the tree th
 	}
 	each_tree
 }
+
+@test "selftests/TEMPLATE.c, which make new copies, builds on every harness" {
+	check() {
+		C=$BATS_TEST_TMPDIR/template$1
+		build_ods "$(awk -v n="$1" '$1 == n { print $2 }' "$BATS_FILE_TMPDIR/trees")" "$TOP/selftests/TEMPLATE.c" "$C" > "$C.log" 2>&1
+	}
+	each_tree
+}
