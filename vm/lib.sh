@@ -17,7 +17,8 @@ say() { { [ ! -t 2 ] || [ -n "${CI:-}" ] || printf '\r\033[K'; echo "ondemand-se
 
 # tick LABEL SHOW CMD...: run CMD; on a terminal (stderr, CI unset) a
 # line says every 2 s that LABEL is still under way, for how long, and
-# what SHOW SECONDS-SO-FAR prints (if SHOW is not empty), then goes
+# what the function SHOW prints given the seconds so far (if SHOW is not
+# empty; it sees the caller's variables, not arguments), then goes
 # away: no long step looks hung.  Elsewhere (logs, CI) the steps' own
 # lines suffice.
 tick() {
@@ -27,7 +28,7 @@ tick() {
 	t0=$(date +%s)
 	( while sleep 2; do
 		t=$(($(date +%s) - t0))
-		printf '\r\033[Kondemand-selftests: %s, %s%s' "$label" "$(mmss $t)" "$([ -z "$show" ] || $show $t)" >&2
+		printf '\r\033[Kondemand-selftests: %s, %s%s' "$label" "$(mmss $t)" "$([ -z "$show" ] || "$show" "$t")" >&2
 	  done ) &
 	pid=$!
 	"$@"; rc=$?

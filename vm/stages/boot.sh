@@ -85,8 +85,8 @@ boot_all() {
 	wait $all
 }
 
-# tests_done OUT NTESTS SECONDS: the run's progress for tick
-tests_done() { printf ', %d of %d tests done' "$(cat "$1"/vm*/ktap.raw | grep -cE '^(not )?ok [0-9]+ ')" "$2"; }
+# tests_done SECONDS: the progress of the run in $out ($ntests tests) for tick
+tests_done() { printf ', %d of %d tests done' "$(cat "$out"/vm*/ktap.raw | grep -cE '^(not )?ok [0-9]+ ')" "$ntests"; }
 
 # vm_limits TIMEOUT NTESTS JOBS FLAVOUR: "LIMIT QUIET", a VM's hard limit
 # and how long its results port may stay silent: a test's timeout, plus
@@ -122,14 +122,14 @@ stage_boot() {
 	alive=$ODS_ALIVE_TCG
 	[ "$flavour" = debug ] && alive=$ODS_DEBUG_ALIVE_TCG
 	[ "$used" = kvm ] && alive=$ODS_ALIVE_KVM
-	tick "running the tests" "tests_done $out $ntests" boot_all "$out" "$work" "$jobs" "$ntests" "$used" "$alive" "$limit" "$quiet" "$bzimage"
+	tick "running the tests" tests_done boot_all "$out" "$work" "$jobs" "$ntests" "$used" "$alive" "$limit" "$quiet" "$bzimage"
 	rc=$?
 	if [ $rc = "$E_NO_LIFE" ] && [ "$used" = kvm ] && [ "$accel" = auto ]; then
 		echo broken > "$verdict"
 		say "KVM gave no sign of life in ${ODS_ALIVE_KVM}s; falling back to TCG (remembered until the host reboots)"
 		used=tcg
 		[ "$flavour" = debug ] && alive=$ODS_DEBUG_ALIVE_TCG || alive=$ODS_ALIVE_TCG
-		tick "running the tests" "tests_done $out $ntests" boot_all "$out" "$work" "$jobs" "$ntests" tcg "$alive" "$limit" "$quiet" "$bzimage"
+		tick "running the tests" tests_done boot_all "$out" "$work" "$jobs" "$ntests" tcg "$alive" "$limit" "$quiet" "$bzimage"
 		rc=$?
 	fi
 	[ $rc = "$E_NO_LIFE" ] && fail "$E_UNTESTABLE" "the kernel did not boot: $(grep -h -m1 -E 'Kernel panic|BUG|Oops' "$out"/vm*/console.log || echo "no sign of life; see $out/vm1/console.log")"

@@ -71,16 +71,16 @@ prebuilt_config() {
 
 # kbuild_steps OBJ: how many steps (CC, LD, ... lines) its build log has
 kbuild_steps() { grep -c '^  [A-Z][A-Z0-9_]* ' "$1/build.log" 2>/dev/null; }
-# kbuild_progress OBJ SECONDS: the build's progress for tick, ", N of ~M
-# steps, ~T left" (M from the last cold build of this directory, if any;
-# T at the pace so far)
+# kbuild_progress SECONDS: the progress of the build in $obj for tick,
+# ", N of ~M steps, ~T left" (M from the last cold build of this
+# directory, if any; T at the pace so far)
 kbuild_progress() {
 	local n m
-	n=$(kbuild_steps "$1") m=$(cat "$1/.ods-steps" 2>/dev/null)
+	n=$(kbuild_steps "$obj") m=$(cat "$obj/.ods-steps" 2>/dev/null)
 	if [ -n "$m" ] && [ "${n:-0}" -lt "$m" ]; then
 		printf ', %d of ~%d steps' "${n:-0}" "$m"
 		# the pace of the first few steps (the config) says little
-		[ $((n * 20)) -lt "$m" ] || printf ', ~%s left' "$(mmss $(($2 * (m - n) / n)))"
+		[ $((n * 20)) -lt "$m" ] || printf ', ~%s left' "$(mmss $(($1 * (m - n) / n)))"
 	else
 		printf ', %d steps' "${n:-0}"
 	fi
@@ -103,7 +103,7 @@ build_kernel() {
 	[ "$coverage" = 1 ] && gcov=(--gcov "$(profiled "$tree")")
 	rm -f "$obj/.ods-built"
 	[ -f "$obj/vmlinux" ] || cold=1
-	step tick "building the kernel" "kbuild_progress $obj" "$top/vm/build-kernel.sh" "${gcov[@]}" "$tree" "$obj" "$@"
+	step tick "building the kernel" kbuild_progress "$top/vm/build-kernel.sh" "${gcov[@]}" "$tree" "$obj" "$@"
 	say "kernel ready in $((SECONDS - t0))s"
 	# a cold build's count of steps is the next cold build's estimate
 	[ "$cold" = 0 ] || kbuild_steps "$obj" > "$obj/.ods-steps"
