@@ -59,12 +59,21 @@ farm() {
 	done
 }
 
-# One kernel build at a time on this machine: two would only thrash.
-mkdir -p "$ODS_CACHE"
-exec 9> "$ODS_CACHE/build.lock"
-if ! flock -n 9; then
-	say "waiting for another kernel build to finish (lock: $ODS_CACHE/build.lock)"
-	flock -w "$ODS_BUILD_LOCK_WAIT" 9 || die "$E_ENV" "another kernel build held $ODS_CACHE/build.lock for an hour"
+# take_lock FD FILE WHAT: wait (bounded) for the lock on FD, open on FILE
+take_lock() {
+	flock -n "$1" && return
+	say "waiting for $3 to finish (lock: $2)"
+	flock -w "$ODS_BUILD_LOCK_WAIT" "$1" || die "$E_ENV" "$3 held $2 for $((ODS_BUILD_LOCK_WAIT / 60)) min"
+}
+# One make at a time in OBJDIR; and one kernel build at a time on this
+# machine, where two would only thrash.  Installing headers (--list) is
+# quick: it waits only for a build of its own OBJDIR.
+mkdir -p "$(dirname "$obj")" "$ODS_CACHE"
+exec 8> "$obj.lock"
+take_lock 8 "$obj.lock" "another build in $obj"
+if [ $headers_only = 0 ]; then
+	exec 9> "$ODS_CACHE/build.lock"
+	take_lock 9 "$ODS_CACHE/build.lock" "another kernel build"
 fi
 
 if [ -n "$gcov" ]; then
