@@ -6,11 +6,13 @@
 # shellcheck disable=SC2154
 
 # stage_plan TESTS OUT JOBS MODE TIMEOUT SEED HZ COVERAGE: OUT/plan,
-# "binary name index vm" lines, the tests dealt round-robin over the VMs,
+# "binary name index vm" lines (TESTS' "binary name index" lines, the
+# index the test's number in the unsharded selection), the tests dealt
+# round-robin over the VMs,
 # and OUT/guest.config, the guest's settings (/etc/ods/config)
 stage_plan() {
 	local tests=$1 out=$2 jobs=$3
-	awk -v j="$jobs" '{ print $1, $2, NR, (NR - 1) % j + 1 }' "$tests" > "$out/plan"
+	awk -v j="$jobs" '{ print $1, $2, ($3 != "" ? $3 : NR), (NR - 1) % j + 1 }' "$tests" > "$out/plan"
 	printf 'ODS_MODE=%s\nODS_TIMEOUT_S=%s\nODS_SEED=%s\nODS_HZ=%s\nODS_COVERAGE=%s\n' \
 		"$4" "$5" "$6" "$7" "$8" > "$out/guest.config"
 }
