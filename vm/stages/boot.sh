@@ -79,11 +79,13 @@ boot_all() {
 		exit "$rc"
 	) &
 	all=$!
-	tail -n +1 -q -F --pid=$all "$out"/vm*/ktap.raw 2>/dev/null | while IFS= read -r line; do
+	# a count of the results so far: a shard's test numbers are the whole
+	# selection's, and skip
+	tail -n +1 -q -F --pid=$all "$out"/vm*/ktap.raw 2>/dev/null | { n=0; while IFS= read -r line; do
 		case $line in
-		"ok "*|"not ok "*) echo "ondemand-selftests: [$(echo "$line" | grep -o '[0-9]*' | head -n1)/$ntests] $line" >&2 ;;
+		"ok "*|"not ok "*) n=$((n + 1)); echo "ondemand-selftests: [$n/$ntests] $line" >&2 ;;
 		esac
-	done
+	done; }
 	wait $all
 }
 
