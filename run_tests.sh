@@ -115,6 +115,9 @@ main() {
 		exit "$ODS_EXIT_OK"
 	fi
 	if [ ! -s "$work/tests" ] && [ "$opt_shell" = 0 ] && [ "$opt_gdb" = 0 ]; then
+		# more shards than tests: --merge does without the empty ones
+		[ "$opt_shard" != 1/1 ] && [ -s "$work/all-tests" ] && grep -q '^total=[1-9]' "$work/shard" &&
+			{ say "shard $opt_shard has none of the $(sed -n 's/^total=//p' "$work/shard") tests selected"; exit "$ODS_EXIT_SKIPPED"; }
 		say "no test matches ${opt_globs[*]}; see ./run_tests.sh --list"
 		exit "$ODS_EXIT_SKIPPED"
 	fi
