@@ -17,6 +17,7 @@ stage_report() {
 	"$top/harness/report" --out "$out" --tests "$out/plan" --known "$top/selftests/known-failures" \
 		--kver "$(bzimage_release "$bzimage")" --flavour "$flavour" ${junit:+--junit "$junit"}
 	rc=$?
+	"$top/harness/shard" --update "$durations" "$out/durations.tsv" 2>/dev/null
 	if [ "$coverage" = 1 ]; then
 		# shellcheck disable=SC2046
 		"$top/harness/coverage" "$out" "$obj" $(profiled "$tree") || { [ $rc = 0 ] && rc=$ODS_EXIT_FAIL; }
@@ -43,6 +44,7 @@ results_dir() {
 run_vms() {
 	local out jobs ntests seed=$opt_seed mode=run k hz
 	out=$(results_dir "$opt_out" "$build") || exit
+	cp "$work/shard" "$out/shard"
 	[ -n "$seed" ] || seed=$(( $(date +%s) % 1000000 ))
 	jobs=$opt_jobs
 	{ [ "$opt_shell" = 1 ] || [ "$opt_gdb" = 1 ]; } && jobs=1
@@ -87,6 +89,10 @@ main() {
 		exec "$top/harness/report" --again "$opt_report" ${opt_junit:+--junit "$opt_junit"}
 	fi
 	build=${ODS_BUILD:-$top/build}
+	if [ ${#opt_merge[@]} -gt 0 ]; then
+		exec "$top/harness/merge" --out "$(results_dir "$opt_out" "$build")" ${opt_junit:+--junit "$opt_junit"} "${opt_merge[@]}"
+	fi
+	durations=${opt_durations:-$build/durations.tsv}
 	stage_install "$opt_ksrc" "$opt_coverage" "$build"
 	# this run's own lists and guest: runs that share BUILD (a --list
 	# during a run) must not change each other's
@@ -100,12 +106,18 @@ main() {
 		exit "$ODS_EXIT_OK"
 	fi
 	stage_list "$sel" "$work" "${opt_globs[@]}"
+	# this shard of the selection, "binary name index" lines (1/1: all)
+	{ "$top/harness/shard" "$opt_shard" "$durations" "$work/shard" < "$work/tests" > "$work/tests.shard" &&
+		mv "$work/tests.shard" "$work/tests"; } || fail "$E_HARNESS" "cannot shard the tests"
 	if [ "$opt_list" = 1 ]; then
 		cut -d' ' -f2 "$work/tests"
 		[ -s "$work/tests" ] || exit "$ODS_EXIT_SKIPPED"
 		exit "$ODS_EXIT_OK"
 	fi
 	if [ ! -s "$work/tests" ] && [ "$opt_shell" = 0 ] && [ "$opt_gdb" = 0 ]; then
+		# more shards than tests: --merge does without the empty ones
+		[ "$opt_shard" != 1/1 ] && [ -s "$work/all-tests" ] && grep -q '^total=[1-9]' "$work/shard" &&
+			{ say "shard $opt_shard has none of the $(sed -n 's/^total=//p' "$work/shard") tests selected"; exit "$ODS_EXIT_SKIPPED"; }
 		say "no test matches ${opt_globs[*]}; see ./run_tests.sh --list"
 		exit "$ODS_EXIT_SKIPPED"
 	fi

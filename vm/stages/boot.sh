@@ -6,11 +6,13 @@
 # shellcheck disable=SC2154
 
 # stage_plan TESTS OUT JOBS MODE TIMEOUT SEED HZ COVERAGE: OUT/plan,
-# "binary name index vm" lines, the tests dealt round-robin over the VMs,
+# "binary name index vm" lines (TESTS' "binary name index" lines, the
+# index the test's number in the unsharded selection), the tests dealt
+# round-robin over the VMs,
 # and OUT/guest.config, the guest's settings (/etc/ods/config)
 stage_plan() {
 	local tests=$1 out=$2 jobs=$3
-	awk -v j="$jobs" '{ print $1, $2, NR, (NR - 1) % j + 1 }' "$tests" > "$out/plan"
+	awk -v j="$jobs" '{ print $1, $2, ($3 != "" ? $3 : NR), (NR - 1) % j + 1 }' "$tests" > "$out/plan"
 	printf 'ODS_MODE=%s\nODS_TIMEOUT_S=%s\nODS_SEED=%s\nODS_HZ=%s\nODS_COVERAGE=%s\n' \
 		"$4" "$5" "$6" "$7" "$8" > "$out/guest.config"
 }
@@ -77,11 +79,13 @@ boot_all() {
 		exit "$rc"
 	) &
 	all=$!
-	tail -n +1 -q -F --pid=$all "$out"/vm*/ktap.raw 2>/dev/null | while IFS= read -r line; do
+	# a count of the results so far: a shard's test numbers are the whole
+	# selection's, and skip
+	tail -n +1 -q -F --pid=$all "$out"/vm*/ktap.raw 2>/dev/null | { n=0; while IFS= read -r line; do
 		case $line in
-		"ok "*|"not ok "*) say "[$(echo "$line" | grep -o '[0-9]*' | head -n1)/$ntests] $line" ;;
+		"ok "*|"not ok "*) n=$((n + 1)); say "[$n/$ntests] $line" ;;
 		esac
-	done
+	done; }
 	wait $all
 }
 

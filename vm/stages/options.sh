@@ -42,6 +42,15 @@ boots it in QEMU and runs the cachefiles on-demand selftests, printing KTAP.
   --report DIR       render a finished results directory again (KTAP,
                      summary.md, --junit) from its records, and exit with
                      its code; nothing is built or booted
+  --shard K/N        run the K-th of N shards of the selected tests (for CI
+                     matrices), balanced by the durations of earlier runs;
+                     records keep the tests' numbers in the whole selection
+  --durations FILE   the durations to balance shards by, updated by the run
+                     (default: ODS_BUILD's durations.tsv; every run writes
+                     its own into the results dir)
+  --merge DIR...     combine the shards' results dirs into one (--out, and
+                     --junit), as a single run renders it; nothing is built
+                     or booted
   -j N               split the tests over N VMs of $ODS_VM_CPUS vCPUs each (default:
                      the number of CPUs, at most $ODS_MAX_JOBS)
   --keep             keep the VMs' cache disks and initrds in the results
@@ -76,10 +85,10 @@ USAGE
 parse_options() {
 	opt_flavour=default opt_seed="" opt_ksrc="" opt_kernel="" opt_list=0 opt_build_only=0 opt_report="" opt_coverage=0
 	opt_accel=auto opt_out="" opt_timeout=$ODS_TEST_TIMEOUT opt_junit="" opt_shell=0 opt_bisect=0
-	opt_jobs=auto opt_keep=0 opt_gdb=0 opt_globs=()
+	opt_jobs=auto opt_keep=0 opt_gdb=0 opt_globs=() opt_shard=1/1 opt_durations="" opt_merge=()
 	while [ $# -gt 0 ]; do
 		case $1 in
-		--ksrc|--kernel|-t|--accel|--out|--timeout|--junit|--seed|--flavour|-j|--report)
+		--ksrc|--kernel|-t|--accel|--out|--timeout|--junit|--seed|--flavour|-j|--report|--shard|--durations|--merge)
 			[ $# -ge 2 ] || die "$E_USAGE" "$1 needs an argument; see --help"
 			;;&
 		--ksrc) opt_ksrc=$2; shift 2 ;;
@@ -90,6 +99,12 @@ parse_options() {
 		--timeout) opt_timeout=$2; shift 2 ;;
 		--junit) opt_junit=$2; shift 2 ;;
 		--report) opt_report=$2; shift 2 ;;
+		--shard) opt_shard=$2; shift 2 ;;
+		--durations) opt_durations=$2; shift 2 ;;
+		--merge)
+			shift
+			while [ $# -gt 0 ] && [[ $1 != -* ]]; do opt_merge+=("$1"); shift; done
+			;;
 		--seed) opt_seed=$2; shift 2 ;;
 		--flavour) opt_flavour=$2; shift 2 ;;
 		--list) opt_list=1; shift ;;
@@ -132,6 +147,13 @@ check_options() {
 	[[ $opt_timeout =~ ^[1-9][0-9]*$ ]] || fail "$E_USAGE" "--timeout takes a whole number of seconds, not '$opt_timeout'"
 	[ "$opt_jobs" = auto ] && opt_jobs=$(n=$(nproc); echo $((n < ODS_MAX_JOBS ? n : ODS_MAX_JOBS)))
 	[[ $opt_jobs =~ ^[1-9][0-9]*$ ]] || fail "$E_USAGE" "-j takes a number of VMs (1 or more), not '$opt_jobs'"
+	if ! [[ $opt_shard =~ ^([1-9][0-9]*)/([1-9][0-9]*)$ ]] || [ "${BASH_REMATCH[1]}" -gt "${BASH_REMATCH[2]}" ]; then
+		fail "$E_USAGE" "--shard takes K/N, whole numbers with 1 <= K <= N, not '$opt_shard'"
+	fi
+	if [ ${#opt_merge[@]} -gt 0 ] && { [ -n "$opt_kernel$opt_report" ] || [ "$opt_shard" != 1/1 ] ||
+		[ "$opt_list$opt_build_only$opt_shell$opt_gdb" != 0000 ]; }; then
+		fail "$E_USAGE" "--merge combines results and exits; leave out --kernel, --report, --shard, --list, --build-only, --shell and --gdb"
+	fi
 	[ -z "$opt_seed" ] || [[ $opt_seed =~ ^[0-9]+$ ]] || fail "$E_USAGE" "--seed takes a whole number, not '$opt_seed'"
 	for g in "${opt_globs[@]}"; do
 		[[ $g =~ ^[][A-Za-z0-9_.*?!-]+$ ]] || fail "$E_USAGE" "-t '$g' is not a test-name glob (letters, digits, _ . - and * ? [ ] only)"
