@@ -94,6 +94,10 @@ main() {
 	fi
 	durations=${opt_durations:-$build/durations.tsv}
 	stage_install "$opt_ksrc" "$opt_coverage" "$build"
+	if [ "$opt_print_key" = 1 ]; then
+		cache_key "$opt_ksrc" "$opt_flavour" "$opt_coverage"
+		exit "$ODS_EXIT_OK"
+	fi
 	# this run's own lists and guest: runs that share BUILD (a --list
 	# during a run) must not change each other's
 	work=$(mktemp -d "$build/run.XXXXXX") || fail "$E_ENV" "cannot create a directory in $build"

@@ -15,7 +15,7 @@ one_line() {
 @test "--help documents every option and the exit codes" {
 	rt --help
 	assert_success
-	for opt in --ksrc --kernel --list --build-only -t --accel --out --timeout --junit --report --shell --bisect --seed --coverage; do
+	for opt in --ksrc --kernel --list --build-only --print-cache-key -t --accel --out --timeout --junit --report --shell --bisect --seed --coverage; do
 		assert_output --partial "  $opt"
 	done
 	assert_output --partial "Exit codes: 0"
@@ -253,4 +253,26 @@ fake_tree() {
 	assert_success
 	[ -f "${lines[-1]}" ] && [[ ${lines[-1]} == */bzImage ]]
 	compgen -G "$ODS_BUILD/selftests/*/data" > /dev/null && [ ! -e "$ODS_BUILD/results" ]
+}
+
+@test "--print-cache-key: a key of what the kernel build is made of, before anything is unpacked or built" {
+	t=$(fake_tree)
+	# nothing lands in a cache of its own
+	c=$BATS_TEST_TMPDIR/cache
+	ODS_CACHE=$c rt --print-cache-key --ksrc "$t"
+	assert_failure 2
+	one_line "is not a git tree"
+	git -C "$t" init -q && git -C "$t" add -A && git -C "$t" -c user.name=t -c user.email=t@t commit -qm base
+	ODS_CACHE=$c rt --print-cache-key --ksrc "$t"
+	assert_success
+	assert_output --regexp '^ods-x86_64-6\.1\.[0-9]*-default-[0-9a-f]{16}$'
+	k=$output
+	ODS_CACHE=$c rt --print-cache-key --ksrc "$t"
+	assert_output "$k"
+	ODS_CACHE=$c rt --print-cache-key --ksrc "$t" --flavour debug
+	assert_output --regexp '^ods-x86_64-6\.1\.[0-9]*-debug-'
+	echo "# a change" >> "$t/Makefile"
+	ODS_CACHE=$c rt --print-cache-key --ksrc "$t"
+	refute_output "$k"
+	[ ! -e "$c/kbuild" ] && [ ! -e "$c/src" ]
 }

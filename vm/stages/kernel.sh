@@ -34,6 +34,32 @@ stage_source() {
 	check_tree "$tree" || fail $?
 }
 
+# cache_key KSRC FLAVOUR COVERAGE: a key for a CI cache of ODS_CACHE that
+# holds this kernel's build: what the build is made of (the source: the
+# Debian package's version, or a git tree's commit and changes; the config
+# fragments; the scripts that build from them) and the path it is kept
+# under.  Nothing is unpacked or built: CI asks before it restores.
+cache_key() {
+	local ksrc=$1 tree name src frags
+	if [[ $ksrc == debian:* ]]; then
+		tree=$(debian_tree "${ksrc#debian:}") name=linux-source-${ksrc#debian:}
+		src=$(dpkg-query -W -f '${Version}' "$name" 2>/dev/null) ||
+			fail "$E_ENV" "--print-cache-key: $name is not installed"
+		src+=" $(stat -c '%s %Y' "$(debian_tarball "${ksrc#debian:}")")"
+		name=debian-${ksrc#debian:}
+	else
+		tree=$(cd "$ksrc" && pwd)
+		check_tree "$tree" || fail $?
+		name=$(tree_release "$tree")
+		src=$(git -C "$tree" rev-parse HEAD 2>/dev/null) ||
+			fail "$E_USAGE" "--print-cache-key: $tree is not a git tree, whose commit would name its source"
+		src+=" $(git -C "$tree" diff HEAD | sha256sum)"
+	fi
+	mapfile -t frags < <(kernel_frags "$2" "$3")
+	echo "ods-$ODS_ARCH-$name-$2$([ "$3" = 0 ] || echo -cov)-$({ echo "$src"; kbuild_dir "$tree" "$2" "$3"
+		cat "${frags[@]}" "$top"/vm/build-kernel.sh "$top"/vm/check-config.sh "$top/vm/arch/$ODS_ARCH.sh"; } | sha256sum | cut -c1-16)"
+}
+
 # kernel_frags FLAVOUR COVERAGE: the config fragments, one a line
 kernel_frags() {
 	echo "$top/vm/config/base.config"

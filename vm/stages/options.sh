@@ -32,6 +32,8 @@ boots it in QEMU and runs the cachefiles on-demand selftests, printing KTAP.
                      path and exit; --kernel PATH then boots it (the build,
                      exec and report stages run alone: --build-only,
                      --kernel, --report)
+  --print-cache-key  print a key for a CI cache of $ODS_CACHE (the kernel
+                     build of --ksrc, --flavour and --coverage) and exit
   -t GLOB            run only tests whose fixture.variant.test name matches
                      the shell glob; repeatable
   --accel MODE       auto (default), kvm or tcg
@@ -83,7 +85,7 @@ USAGE
 
 # parse_options ARGS: the opt_* settings, or a usage error
 parse_options() {
-	opt_flavour=default opt_seed="" opt_ksrc="" opt_kernel="" opt_list=0 opt_build_only=0 opt_report="" opt_coverage=0
+	opt_flavour=default opt_seed="" opt_ksrc="" opt_kernel="" opt_list=0 opt_build_only=0 opt_print_key=0 opt_report="" opt_coverage=0
 	opt_accel=auto opt_out="" opt_timeout=$ODS_TEST_TIMEOUT opt_junit="" opt_shell=0 opt_bisect=0
 	opt_jobs=auto opt_keep=0 opt_gdb=0 opt_globs=() opt_shard=1/1 opt_durations="" opt_merge=()
 	while [ $# -gt 0 ]; do
@@ -109,6 +111,7 @@ parse_options() {
 		--flavour) opt_flavour=$2; shift 2 ;;
 		--list) opt_list=1; shift ;;
 		--build-only) opt_build_only=1; shift ;;
+		--print-cache-key) opt_print_key=1; shift ;;
 		--coverage) opt_coverage=1; shift ;;
 		--shell) opt_shell=1; shift ;;
 		--gdb) opt_gdb=1; shift ;;
