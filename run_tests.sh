@@ -17,7 +17,9 @@ stage_report() {
 	"$top/harness/report" --out "$out" --tests "$out/plan" --known "$top/selftests/known-failures" \
 		--kver "$(bzimage_release "$bzimage")" --flavour "$flavour" ${junit:+--junit "$junit"}
 	rc=$?
-	"$top/harness/shard" --update "$durations" "$out/durations.tsv" 2>/dev/null
+	# a shard leaves the file alone: the other shards must be cut by the
+	# same durations (merge's durations.tsv has them all)
+	[ "$opt_shard" != 1/1 ] || "$top/harness/shard" --update "$durations" "$out/durations.tsv" 2>/dev/null
 	if [ "$coverage" = 1 ]; then
 		# shellcheck disable=SC2046
 		"$top/harness/coverage" "$out" "$obj" $(profiled "$tree") || { [ $rc = 0 ] && rc=$ODS_EXIT_FAIL; }

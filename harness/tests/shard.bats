@@ -150,6 +150,11 @@ t c.z.five 5"
 	assert_output --partial "another selection or shard count"
 	m "$BATS_TEST_TMPDIR/s1" "$BATS_TEST_TMPDIR/s1"
 	assert_output --partial "is shard 1/2 again"
+	# shard 2 cut by other durations (the file a shard run had updated)
+	printf 'a.x.one\t9\n' > "$BATS_TEST_TMPDIR/d"
+	shard 2 2 "$BATS_TEST_TMPDIR/d2" "$BATS_TEST_TMPDIR/d"
+	m "$BATS_TEST_TMPDIR/s1" "$BATS_TEST_TMPDIR/d2"
+	assert_output --partial "was cut by other durations than"
 	m "$BATS_TEST_TMPDIR/s2"
 	assert_output --partial "shards are missing"
 	# the merge of them all, rendered again by --report from its records

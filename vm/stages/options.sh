@@ -47,9 +47,9 @@ boots it in QEMU and runs the cachefiles on-demand selftests, printing KTAP.
   --shard K/N        run the K-th of N shards of the selected tests (for CI
                      matrices), balanced by the durations of earlier runs;
                      records keep the tests' numbers in the whole selection
-  --durations FILE   the durations to balance shards by, updated by the run
-                     (default: ODS_BUILD's durations.tsv; every run writes
-                     its own into the results dir)
+  --durations FILE   the durations to balance shards by (default: ODS_BUILD's
+                     durations.tsv), updated by a run that is not a shard;
+                     every run writes its own into the results dir
   --merge DIR...     combine the shards' results dirs into one (--out, and
                      --junit), as a single run renders it; nothing is built
                      or booted
