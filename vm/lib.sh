@@ -26,7 +26,9 @@ tick() {
 	shift 2
 	if [ ! -t 2 ] || [ -n "${CI:-}" ]; then "$@"; return; fi
 	t0=$(date +%s)
-	( while sleep 2; do
+	# the loop ends with this shell, should CMD's end not be seen (the
+	# shell killed)
+	( while sleep 2 && kill -0 $$ 2>/dev/null; do
 		t=$(($(date +%s) - t0))
 		printf '\r\033[Kondemand-selftests: %s, %s%s' "$label" "$(mmss $t)" "$([ -z "$show" ] || "$show" "$t")" >&2
 	  done ) &

@@ -37,3 +37,17 @@ on_tty() { script -qfec "$*" /dev/null | tr '\r' '\n' | sed 's/\x1b\[K//g'; }
 	assert_output "rc=0
 rc=1"
 }
+
+@test "a step killed on a terminal leaves no progress line running" {
+	K=$BATS_TEST_TMPDIR/killed.sh
+	printf '. "%s/vm/lib.sh"\ntick "killed" "" sleep 37\n' "$TOP" > "$K"
+	# killed with SIGKILL (timeout -s KILL, the OOM killer): no trap runs
+	cat > "$BATS_TEST_TMPDIR/kill.sh" <<-EOS
+	bash "$K" & p=\$!
+	sleep 3; kill -9 \$p; sleep 5
+	pgrep -f "$K" | grep -c . > "$BATS_TEST_TMPDIR/left"
+	EOS
+	on_tty env -u CI bash "$BATS_TEST_TMPDIR/kill.sh" > /dev/null
+	pkill -xf "sleep 37" || true
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/left")" 0
+}
