@@ -32,10 +32,11 @@ test:
 # 2-core machine (README, "Figures"): the whole suite on the default
 # flavour of every kernel, the host-side tests (bats; the harness
 # compatibility check then sees both kernels' kselftest_harness.h), the
-# bare-machine check, the git bisect run demo, and the debug subset.  The
+# bare-machine check, the git bisect run demo, the debug subset, and on
+# each kernel a run that survives a kernel panic (check-recovery-K).  The
 # lint comes first: it takes seconds, the kernel runs take the rest.
-check: check-deps lint $(addprefix check-default-,$(KERNELS)) check-host check-bare bisect-demo \
-		check-debug-$(lastword $(KERNELS))
+check: check-deps lint $(addprefix check-default-,$(KERNELS)) $(addprefix check-recovery-,$(KERNELS)) \
+		check-host check-bare bisect-demo check-debug-$(lastword $(KERNELS))
 	@$(MAKE) -s totals
 
 # Every flavour on every kernel, the debug flavour in full (README gives
@@ -49,6 +50,10 @@ check-deps:
 
 check-default-%:
 	$(call run,$*,default)
+
+# a panic mid-run: the test fails, the tests after it run on a fresh VM
+check-recovery-%:
+	harness/tests/recovery.sh $*
 
 check-modules-%:
 	$(call run,$*,modules) --flavour modules

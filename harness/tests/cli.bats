@@ -276,3 +276,16 @@ fake_tree() {
 	refute_output "$k"
 	[ ! -e "$c/kbuild" ] && [ ! -e "$c/src" ]
 }
+
+@test "opt-in tests (selftests/opt-in) run only when a -t glob begins with their fixture's name" {
+	rt --list
+	assert_success
+	refute_line crash.panic_while_mounted
+	rt --list -t '*'
+	refute_line crash.panic_while_mounted
+	assert_line data.plain.read_all
+	rt --list -t 'crash.*' -t data.plain.read_all
+	assert_success
+	assert_line crash.panic_while_mounted
+	assert_line data.plain.read_all
+}

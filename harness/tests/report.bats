@@ -229,6 +229,39 @@ ok 3 b.y.three"
 	assert_output --partial "lockdep was on for 3 of 3 tests"
 }
 
+@test "a VM that died during a test: that test fails with its boot's console, the fresh VM's results count" {
+	make_run "$R" "1..3
+ods-result 1 ok none -
+ok 1 a.x.one
+$ODS_MARK_DIED 2 the kernel stopped it
+$ODS_MARK_ALIVE
+KTAP version 1
+1..1
+ods-result 3 ok none -
+ok 3 b.y.three"
+	printf 'the kernel stopped it\n[    5.0] sysrq: Trigger a crash\n[    5.1] Kernel panic - not syncing: sysrq triggered crash\n' > "$R/died.2"
+	report
+	assert_failure 1
+	assert_line "ok 1 a.x.one"
+	assert_line "not ok 2 a.x.two"
+	assert_line "ok 3 b.y.three"
+	assert_line --partial "a.x.two: the VM stopped while this test ran: the kernel stopped it; the kernel said: Kernel panic - not syncing: sysrq triggered crash"
+	assert_line "# console: [    5.0] sysrq: Trigger a crash"
+	# the last test before the death is not blamed for the missing end marker
+	assert_line "# Totals: pass:2 fail:1 xfail:0 xpass:0 skip:0 error:0"
+	# nor is the one before it, when the VM died in the last test
+	make_run "$R" "1..3
+ok 1 a.x.one
+ok 2 a.x.two
+$ODS_MARK_DIED 3 the guest said nothing for 75s"
+	sed -i "/^$ODS_MARK_NOTE done/d" "$R/ktap.raw"
+	echo "the guest said nothing for 75s" > "$R/died.3"
+	report
+	assert_failure 1
+	assert_line "ok 2 a.x.two"
+	assert_line --partial "b.y.three: the VM stopped while this test ran: the guest said nothing for 75s"
+}
+
 @test "kunit.py parse reads our KTAP and counts what we count" {
 	local k kunit=""
 	for k in "${ODS_CACHE:-$HOME/.cache/ondemand-selftests}"/src/linux-source-*/tools/testing/kunit/kunit.py; do

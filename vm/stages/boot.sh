@@ -24,7 +24,9 @@ prepare_vm() {
 	mkdir -p "$vm/run/etc/ods"
 	touch "$vm/ktap.raw"
 	{ cat "$out/guest.config"; echo "ODS_VM=$k"; } > "$vm/run/etc/ods/config"
-	awk -v k="$k" -v raw="$vm/ktap.raw" 'FILENAME == raw { if (/^(not )?ok [0-9]+ /) done[$1 == "not" ? $3 : $2] = 1; next }
+	awk -v k="$k" -v raw="$vm/ktap.raw" -v died="$ODS_MARK_DIED" 'FILENAME == raw { if (/^(not )?ok [0-9]+ /) done[$1 == "not" ? $3 : $2] = 1
+			else if ($1 == died) done[$2] = 1
+			next }
 		$4 == k && !($3 in done) { print $1, $2, $3 }' "$vm/ktap.raw" "$out/plan" > "$vm/run/etc/ods/tests"
 	"$top/vm/mkinitramfs.sh" "$vm/run" "$vm/run.cpio.gz" || return "$E_ENV"
 	cat "$work/base.cpio.gz" "$vm/run.cpio.gz" > "$vm/initrd"
@@ -37,12 +39,31 @@ prepare_vm() {
 	fi
 }
 
+# running_test VM: the index of the test VM's last boot was running, the
+# first of its list with no result (empty if it reported them all)
+running_test() {
+	awk -v raw="$1/ktap.raw" 'FILENAME == raw { if (/^(not )?ok [0-9]+ /) done[$1 == "not" ? $3 : $2] = 1; next }
+		!($3 in done) { print $3; exit }' "$1/ktap.raw" "$1/run/etc/ods/tests"
+}
+
+# died VM N FROM: VM's boot stopped (a panic, a hang) without an end
+# marker while test N ran: "ods-died N why" on its results port, and that
+# boot's console from byte FROM, after the why, in VM/died.N
+died() {
+	local vm=$1 n=$2 from=$3 why="the kernel stopped it"
+	[ -s "$vm/watchdog" ] && why=$(cat "$vm/watchdog")
+	{ echo "$why"; tail -c +$((from + 1)) "$vm/console.log"; } > "$vm/died.$n"
+	echo "$ODS_MARK_DIED $n $why" >> "$vm/ktap.raw"
+}
+
 # boot_one OUT WORK K ACCEL ALIVE LIMIT QUIET BZIMAGE: VM K, and a fresh
 # one for the tests left whenever the guest stopped after a test that
-# left the kernel unfit to check the next one (harness/init)
+# left the kernel unfit to check the next one (harness/init), or the VM
+# stopped during a test (a kernel that panicked or hung): that test
+# fails, and nothing runs on the kernel it broke
 boot_one() {
 	local out=$1 work=$2 k=$3 accel=$4 alive=$5 limit=$6 quiet=$7 bzimage=$8
-	local vm=$1/vm$3 again=() rc end n why
+	local vm=$1/vm$3 again=() rc end n why kfrom=0 cfrom=0
 	while :; do
 		"$top/vm/boot.sh" --accel "$accel" --alive "$alive" --limit "$limit" --quiet "$quiet" "${again[@]}" \
 			"$bzimage" "$vm/initrd" "$vm/cache.img" "$vm"
@@ -50,11 +71,21 @@ boot_one() {
 		# a fresh VM that does not come up is a dead VM, not a kernel that
 		# cannot boot (that one booted)
 		[ $rc = "$E_NO_LIFE" ] && [ ${#again[@]} -gt 0 ] && return "$E_WATCHDOG"
-		end=$(grep -E "^($ODS_MARK_RESTART |$ODS_MARK_DONE)" "$vm/ktap.raw" | tail -n1)
-		[ $rc = 0 ] && [[ $end == "$ODS_MARK_RESTART "* ]] || return $rc
+		# this boot's end marker, if it wrote one
+		end=$(tail -c +$((kfrom + 1)) "$vm/ktap.raw" | grep -E "^($ODS_MARK_RESTART |$ODS_MARK_DONE)" | tail -n1)
+		if [ $rc = 0 ] && [[ $end == "$ODS_MARK_RESTART "* ]]; then
+			read -r _ n why <<< "$end"
+		elif { [ $rc = 0 ] || [ $rc = "$E_WATCHDOG" ]; } && [ -z "$end" ] && n=$(running_test "$vm") && [ -n "$n" ]; then
+			died "$vm" "$n" "$cfrom"
+			why="the VM stopped during test $n ($(head -n1 "$vm/died.$n"))"
+			n=""
+		else
+			return $rc
+		fi
+		kfrom=$(stat -c %s "$vm/ktap.raw") cfrom=$(stat -c %s "$vm/console.log")
 		prepare_vm "$out" "$work" "$k" || return $?
-		read -r _ n why <<< "$end"
-		say "vm$k: $why after test $n; a fresh VM for the $(wc -l < "$vm/run/etc/ods/tests") tests left"
+		[ -s "$vm/run/etc/ods/tests" ] || return "$rc"
+		say "vm$k: $why${n:+ after test $n}; a fresh VM for the $(wc -l < "$vm/run/etc/ods/tests") tests left"
 		again=(--again)
 	done
 }

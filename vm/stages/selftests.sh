@@ -43,9 +43,24 @@ selftest_binaries() {
 	done
 }
 
+# opted_in NAME GLOB...: is test NAME selected, if selftests/opt-in lists
+# it?  Only by a glob that begins with its fixture's name.
+opted_in() {
+	local name=$1 o g
+	shift
+	while IFS=$'\t' read -r o _; do
+		[[ -z $o || $o == \#* ]] && continue
+		# shellcheck disable=SC2053
+		[[ $name == $o ]] || continue
+		for g in "$@"; do [[ $g == "${name%%.*}."* ]] && return 0; done
+		return 1
+	done < "$top/selftests/opt-in"
+	return 0
+}
+
 # stage_list SEL WORK [GLOB...]: every test of the binaries in SEL
-# (WORK/all-tests), and those the globs select (WORK/tests), as
-# "binary fixture.variant.test" lines
+# (WORK/all-tests), and those the globs select (WORK/tests; no glob: all
+# but the opt-in ones), as "binary fixture.variant.test" lines
 stage_list() {
 	local sel=$1 work=$2 b bin name g
 	shift 2
@@ -54,12 +69,10 @@ stage_list() {
 		"$sel/$b" -l | sed "s|^|$b |" >> "$work/all-tests" ||
 			fail "$E_HARNESS" "cannot list the tests of $sel/$b"
 	done < <(selftest_binaries)
-	if [ $# -eq 0 ]; then
-		cp "$work/all-tests" "$work/tests"
-		return
-	fi
 	: > "$work/tests"
 	while read -r bin name; do
+		opted_in "$name" "$@" || continue
+		[ $# -eq 0 ] && { echo "$bin $name" >> "$work/tests"; continue; }
 		for g in "$@"; do
 			# shellcheck disable=SC2053
 			[[ $name == $g ]] && { echo "$bin $name" >> "$work/tests"; break; }
