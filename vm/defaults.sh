@@ -42,6 +42,7 @@ ODS_VM_CPUS=2			# guest CPUs
 ODS_CACHE_DISK=2G		# each VM's cache disk (sparse) ...
 ODS_CACHE_DISK_INODES=131072	# ... with inodes for every test's volumes
 ODS_BENCH_BOOT_TIMEOUT=120	# bench/run's bare boot
+ODS_BENCH_FLOOR_TIMEOUT=1800	# bench/run's floor: every test in one VM, no runner
 # in the guest (harness/init)
 ODS_HARNESS_GRACE=30		# the harness's own timeout comes this much after ours
 ODS_KILL_GRACE=10		# after SIGALRM, SIGKILL this much later

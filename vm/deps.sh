@@ -80,6 +80,7 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
 	die "$E_ENV" "missing packages: ${miss[*]}; install them (apt-get install ${miss[*]}) or run as root so run_tests.sh can"
 fi
 say "installing ${miss[*]} (once)"
+t0=$SECONDS npkg=${#miss[@]}
 export DEBIAN_FRONTEND=noninteractive
 log=${TMPDIR:-/tmp}/ods-apt.log
 apt-get update -q > "$log" 2>&1 || die "$E_ENV" "apt-get update failed: $(grep -m1 -E '^(E|W): ' "$log" || tail -n1 "$log") (see $log)"
@@ -93,3 +94,6 @@ apt-get install -y -q --no-install-recommends "${miss[@]}" >> "$log" 2>&1 ||
 # what the packages did not bring after all (a name changed in a new release)
 mapfile -t miss < <(missing run "$@" | sort -u)
 [ ${#miss[@]} -eq 0 ] || die "$E_ENV" "still missing after apt-get install: ${miss[*]} (see $log)"
+# what the install cost on this machine, for make bench (bench/run)
+mkdir -p "$ODS_CACHE" && echo "$(date -u +%FT%TZ) $((SECONDS - t0)) s for $npkg packages (${*:-run})" >> "$ODS_CACHE/installs" 2>/dev/null
+exit 0
