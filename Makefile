@@ -23,7 +23,7 @@ DEBUG_SUBSET := -t 'data.plain.read_all' -t 'anonclose.plain.*' -t 'anonearly.co
 # each run leaves build/results-K-FLAVOUR and build/junit-K-FLAVOUR.xml
 run = ./run_tests.sh --ksrc debian:$(1) --out build/results-$(1)-$(2) --junit build/junit-$(1)-$(2).xml
 
-.PHONY: test check check-all check-deps check-host check-bare totals list shell mutants bisect-demo bench clean lint lint-sh lint-c new
+.PHONY: test check check-all check-deps check-host check-bare totals list shell mutants bisect-demo repros bench clean lint lint-sh lint-c new
 
 test:
 	./run_tests.sh
@@ -104,6 +104,11 @@ mutants:
 
 bisect-demo:
 	bench/bisect-demo.sh
+
+# Every known kernel failure's reproducer (./run_tests.sh --repro), run
+# alone: it fails on the kernels with the bug, passes on one without it.
+repros:
+	bench/repros.sh
 
 # Speed figures for README, cold build included (bench/run --no-cold: without).
 bench:

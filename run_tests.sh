@@ -84,6 +84,8 @@ main() {
 	. "$top/vm/stages/initramfs.sh"
 	# shellcheck source=vm/stages/boot.sh
 	. "$top/vm/stages/boot.sh"
+	# shellcheck source=vm/stages/repro.sh
+	. "$top/vm/stages/repro.sh"
 	parse_options "$@"
 	check_options
 	if [ -n "$opt_report" ]; then
@@ -105,6 +107,14 @@ main() {
 	work=$(mktemp -d "$build/run.XXXXXX") || fail "$E_ENV" "cannot create a directory in $build"
 	trap 'rm -rf "$work"' EXIT
 	stage_source "$opt_ksrc"
+	if [ -n "$opt_repro" ]; then
+		# a name that is no test is refused before the kernel is built:
+		# the headers are all the list needs
+		stage_kernel "$tree" "$stamp" "$opt_flavour" 0 "$opt_kernel" 1
+		stage_build "$tree" "$obj" "$build"
+		stage_list "$sel" "$work" "${opt_globs[@]}"
+		[ -s "$work/tests" ] || fail "$E_USAGE" "--repro $opt_repro: no such test; see ./run_tests.sh --list"
+	fi
 	stage_kernel "$tree" "$stamp" "$opt_flavour" "$opt_coverage" "$opt_kernel" "$opt_list"
 	stage_build "$tree" "$obj" "$build"
 	if [ "$opt_build_only" = 1 ]; then
@@ -112,6 +122,11 @@ main() {
 		exit "$ODS_EXIT_OK"
 	fi
 	stage_list "$sel" "$work" "${opt_globs[@]}"
+	if [ -n "$opt_repro" ]; then
+		stage_repro "$tree" "$obj" "$sel" "$(cut -d' ' -f1 "$work/tests")" "$opt_repro" "$bzimage" "$kconf" \
+			"$opt_kernel" "$build" "${opt_out:-$build/repro/$opt_repro}" "$opt_flavour"
+		exit "$ODS_EXIT_OK"
+	fi
 	# this shard of the selection, "binary name index" lines (1/1: all)
 	{ "$top/harness/shard" "$opt_shard" "$durations" "$work/shard" < "$work/tests" > "$work/tests.shard" &&
 		mv "$work/tests.shard" "$work/tests"; } || fail "$E_HARNESS" "cannot shard the tests"

@@ -71,6 +71,9 @@ static inline int ods_main(int argc, char **argv)
 	return KSFT_PASS;
 }
 
+/* a reproducer (harness/repro) brings its own main(), harness/repro_main.c */
+#ifndef ODS_MAIN
 #define ODS_MAIN int main(int argc, char **argv) { return ods_main(argc, argv); }
+#endif
 
 #endif

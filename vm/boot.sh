@@ -27,12 +27,12 @@ here=$(dirname "$0")
 # shellcheck source=harness/protocol.sh
 . "$here/../harness/protocol.sh"
 
-# the guest's kernel command line, besides qemu_cmd's.  slub_debug=A,
+# the guest's kernel command line (ODS_GUEST_APPEND), besides qemu_cmd's.  slub_debug=A,
 # radix_tree_node marks the xarray nodes' cache for failslab's
 # cache-filter (noid.open_enomem fails just the object id's allocations
 # with it); without cache-filter, which only that test sets, it changes
 # nothing.  ODS_APPEND: the user's additions.
-append="nokaslr loglevel=6 hung_task_panic=0 slub_debug=A,radix_tree_node ${ODS_APPEND:-}"
+append="$ODS_GUEST_APPEND ${ODS_APPEND:-}"
 
 parse() {
 	accel=tcg limit=$ODS_BOOT_LIMIT alive=$ODS_BOOT_ALIVE quiet=0 interactive=0 gdb=0 smp=$ODS_VM_CPUS again=0

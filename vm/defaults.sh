@@ -41,6 +41,8 @@ ODS_VM_MEM_MIB=1024		# guest memory
 ODS_VM_CPUS=2			# guest CPUs
 ODS_CACHE_DISK=2G		# each VM's cache disk (sparse) ...
 ODS_CACHE_DISK_INODES=131072	# ... with inodes for every test's volumes
+ODS_GUEST_APPEND="nokaslr loglevel=6 hung_task_panic=0 slub_debug=A,radix_tree_node"	# the test VMs' kernel command line
+ODS_REPRO_QEMU_BOUND=600	# a reproducer's whole boot (--repro's run.sh)
 ODS_BENCH_BOOT_TIMEOUT=120	# bench/run's bare boot
 ODS_BENCH_FLOOR_TIMEOUT=1800	# bench/run's floor: every test in one VM, no runner
 # in the guest (harness/init)

@@ -15,7 +15,7 @@ one_line() {
 @test "--help documents every option and the exit codes" {
 	rt --help
 	assert_success
-	for opt in --ksrc --kernel --list --build-only --print-cache-key -t --accel --out --timeout --junit --report --shell --bisect --seed --coverage; do
+	for opt in --ksrc --kernel --list --build-only --print-cache-key -t --accel --out --timeout --junit --report --repro --shell --bisect --seed --coverage; do
 		assert_output --partial "  $opt"
 	done
 	assert_output --partial "Exit codes: 0"
@@ -275,6 +275,61 @@ fake_tree() {
 	ODS_CACHE=$c rt --print-cache-key --ksrc "$t"
 	refute_output "$k"
 	[ ! -e "$c/kbuild" ] && [ ! -e "$c/src" ]
+}
+
+@test "--repro writes a reproducer that builds alone; a glob, an unknown test or another mode is refused" {
+	rt --repro 'data.*'
+	assert_failure 2
+	one_line "--repro takes one test's fixture.variant.test name"
+	for o in "-t x" --list --shell "--shard 1/2" --build-only; do
+		# shellcheck disable=SC2086
+		rt --repro data.plain.read_all $o
+		assert_failure 2
+		one_line "--repro writes one test's reproducer and exits"
+	done
+	(. "$TOP/vm/lib.sh" && [ -f "$(kbuild_dir "$(debian_tree "${ODS_DEFAULT_KSRC#debian:}")" default 0)/bzImage" ]) ||
+		skip "the default kernel is not built yet (./run_tests.sh builds it)"
+	b=$BATS_TEST_TMPDIR/build
+	ODS_BUILD=$b rt --repro no.such.test
+	assert_failure 2
+	assert_line --partial "--repro no.such.test: no such test"
+	r=$BATS_TEST_TMPDIR/r
+	ODS_BUILD=$b rt --repro anonwrite.unaligned_off.write_then_complete --out "$r"
+	assert_success
+	[ -x "$r/run.sh" ] && [ -s "$r/bzImage" ] && [ -s "$r/config" ] && [ -s "$r/root/fixtures/blobs/plain" ] && [ -s "$r/root/etc/ods/kconfig" ]
+	# the README quotes the known failure the test shows
+	grep -q 'pwrite at \[0-9\]+ took' "$r/README"
+	# one file, the host's gcc and libc: nothing of the suite is needed
+	grep -q '^#include "' "$r/repro.c" && false
+	(cd "$BATS_TEST_TMPDIR" && gcc -O2 -static -pthread -o repro "$r/repro.c")
+	run "$BATS_TEST_TMPDIR/repro" -l
+	assert_success
+	assert_line anonwrite.unaligned_off.write_then_complete
+	# run.sh refuses a kernel that is not there, before it builds anything
+	run "$r/run.sh" /nonexistent/bzImage
+	assert_failure 2
+	assert_output --partial "/nonexistent/bzImage: no such kernel image"
+}
+
+@test "harness/flatten inlines each quoted header once and leaves the libc's alone" {
+	d=$BATS_TEST_TMPDIR/f
+	mkdir -p "$d/inc/linux"
+	printf '#ifndef A_H\n#define A_H\nint a(void);\n#endif\n' > "$d/a.h"
+	printf '#include "a.h"\n#include <stdio.h>\n#include <linux/x.h>\nint a(void) { return 1; }\n' > "$d/a.c"
+	printf '#include "a.h"\n#include "a.h"\nint main(void) { return a() - 1; }\n' > "$d/m.c"
+	echo '#define X 1' > "$d/inc/linux/x.h"
+	run "$TOP/harness/flatten" -S "$d/inc" -s linux/x.h "$d/a.c" "$d/m.c"
+	assert_success
+	[ "$(grep -c 'int a(void);' <<< "$output")" = 1 ]
+	assert_line '#include <stdio.h>'
+	assert_line '#define X 1'
+	refute_line --partial '#include "a.h"'
+	run "$TOP/harness/flatten" "$d/m.c" "$d/nonexistent.c"
+	assert_failure
+	printf '#include "missing.h"\n' > "$d/b.c"
+	run "$TOP/harness/flatten" "$d/b.c"
+	assert_failure
+	assert_output --partial 'cannot find "missing.h"'
 }
 
 @test "opt-in tests (selftests/opt-in) run only when a -t glob begins with their fixture's name" {

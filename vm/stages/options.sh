@@ -56,6 +56,10 @@ boots it in QEMU and runs the cachefiles on-demand selftests, printing KTAP.
   -j N               split the tests over N VMs of $ODS_VM_CPUS vCPUs each (default:
                      the number of CPUs, at most $ODS_MAX_JOBS)
   --keep             keep the VMs' cache disks and initrds in the results
+  --repro NAME       write a reproducer of test NAME (fixture.variant.test)
+                     into --out (default build/repro/NAME): one C file, the
+                     kernel, its .config, the fixtures and a run.sh that
+                     boots it in QEMU without this suite; nothing is booted
   --shell            boot the test VM and give a shell instead of running
   --gdb              like --shell, with QEMU's gdb stub on :1234, stopped
                      at the first instruction; prints the gdb command
@@ -87,10 +91,10 @@ USAGE
 parse_options() {
 	opt_flavour=default opt_seed="" opt_ksrc="" opt_kernel="" opt_list=0 opt_build_only=0 opt_print_key=0 opt_report="" opt_coverage=0
 	opt_accel=auto opt_out="" opt_timeout=$ODS_TEST_TIMEOUT opt_junit="" opt_shell=0 opt_bisect=0
-	opt_jobs=auto opt_keep=0 opt_gdb=0 opt_globs=() opt_shard=1/1 opt_durations="" opt_merge=()
+	opt_jobs=auto opt_keep=0 opt_gdb=0 opt_repro="" opt_globs=() opt_shard=1/1 opt_durations="" opt_merge=()
 	while [ $# -gt 0 ]; do
 		case $1 in
-		--ksrc|--kernel|-t|--accel|--out|--timeout|--junit|--seed|--flavour|-j|--report|--shard|--durations|--merge)
+		--ksrc|--kernel|-t|--accel|--out|--timeout|--junit|--seed|--flavour|-j|--report|--shard|--durations|--merge|--repro)
 			[ $# -ge 2 ] || die "$E_USAGE" "$1 needs an argument; see --help"
 			;;&
 		--ksrc) opt_ksrc=$2; shift 2 ;;
@@ -101,6 +105,7 @@ parse_options() {
 		--timeout) opt_timeout=$2; shift 2 ;;
 		--junit) opt_junit=$2; shift 2 ;;
 		--report) opt_report=$2; shift 2 ;;
+		--repro) opt_repro=$2; shift 2 ;;
 		--shard) opt_shard=$2; shift 2 ;;
 		--durations) opt_durations=$2; shift 2 ;;
 		--merge)
@@ -161,6 +166,13 @@ check_options() {
 	for g in "${opt_globs[@]}"; do
 		[[ $g =~ ^[][A-Za-z0-9_.*?!-]+$ ]] || fail "$E_USAGE" "-t '$g' is not a test-name glob (letters, digits, _ . - and * ? [ ] only)"
 	done
+	if [ -n "$opt_repro" ]; then
+		[[ $opt_repro =~ ^[A-Za-z0-9_.-]+$ ]] || fail "$E_USAGE" "--repro takes one test's fixture.variant.test name (see --list), not '$opt_repro'"
+		{ [ -z "$opt_report" ] && [ ${#opt_merge[@]} = 0 ] && [ ${#opt_globs[@]} = 0 ] && [ "$opt_shard" = 1/1 ] &&
+			[ "$opt_list$opt_build_only$opt_shell$opt_gdb$opt_coverage" = 00000 ]; } ||
+			fail "$E_USAGE" "--repro writes one test's reproducer and exits; leave out -t, --report, --merge, --shard, --list, --build-only, --shell, --gdb and --coverage"
+		opt_globs=("$opt_repro")
+	fi
 	# where the results go is checked before anything is built
 	if [ -n "$opt_out" ] && ! { mkdir -p "$opt_out" 2>/dev/null && [ -w "$opt_out" ]; }; then
 		fail "$E_USAGE" "--out $opt_out: cannot create or write it"
