@@ -98,7 +98,7 @@ while IFS=$'\t' read -r test flavour buggy fixed; do
 	[[ $test == \#* || -z $test ]] && continue
 	if [ ${#only[@]} -gt 0 ] && [[ " ${only[*]} " != *" $test "* ]]; then continue; fi
 	read -ra buggy <<< "$buggy"
-	read -ra fixed <<< "$fixed"
+	read -ra fixed <<< "${fixed#-}"
 	dir=$out/$test
 	"$top/run_tests.sh" --ksrc "$(ksrc "${buggy[0]}")" --flavour "$flavour" --repro "$test" --out "$dir" 2>> "$out/build.log" ||
 		die "$E_HARNESS" "no reproducer of $test (see $out/build.log)"
