@@ -236,6 +236,32 @@ FIXTURE_VARIANT_ADD(copen, huge_size) { CMD("copen {open},9223372036854775808"),
 FIXTURE_VARIANT_ADD(copen, nonerrno_size) { CMD("copen {open},-100000"), -EINVAL, FAILED };
 /* kstrtoul(..., 0, ...): a hex id is a valid id */
 FIXTURE_VARIANT_ADD(copen, hex_id) { CMD("copen {open_hex},{size}"), 0, ANSWERED };
+/*
+ * Each limit a copen meets, below, at and above it.  cachefiles_ondemand_copen()
+ * (fs/cachefiles/ondemand.c, 6.1.192:188-221, 6.12.118:187-220): the id is
+ * an unsigned long (kstrtoul, base 0) that must name a pending OPEN; the
+ * size a long (kstrtol, base 0); a negative size is the OPEN's error only
+ * within IS_ERR_VALUE(), -MAX_ERRNO (-4095) to -1, else EINVAL.  Then
+ * cachefiles_create_tmpfile() (fs/cachefiles/namei.c, 6.1.192:478-485,
+ * 6.12.118:481-488) truncates the new cache file to the size rounded up
+ * to 4096: the cache filesystem's largest file (ext4, 4 KiB blocks:
+ * 2^44 - 4096) is the last size that works; above it the copen is taken,
+ * and the lookup fails (EFBIG; LONG_MAX rounds up past the sign).
+ */
+FIXTURE_VARIANT_ADD(copen, id_above_u32) { CMD("copen 4294967296,{size}"), -EINVAL, KEPT };
+FIXTURE_VARIANT_ADD(copen, id_above_ulong) { CMD("copen 18446744073709551616,{size}"), -ERANGE, KEPT };
+FIXTURE_VARIANT_ADD(copen, id_negative) { CMD("copen -1,{size}"), -EINVAL, KEPT };
+FIXTURE_VARIANT_ADD(copen, size_minus_1) { CMD("copen {open},-1"), 0, FAILED };
+FIXTURE_VARIANT_ADD(copen, size_max_errno) { CMD("copen {open},-4095"), 0, FAILED };
+FIXTURE_VARIANT_ADD(copen, size_max_errno_1) { CMD("copen {open},-4096"), -EINVAL, FAILED };
+FIXTURE_VARIANT_ADD(copen, size_long_min) { CMD("copen {open},-9223372036854775808"), -EINVAL, FAILED };
+FIXTURE_VARIANT_ADD(copen, size_1tib) { CMD("copen {open},1099511627776"), 0, ANSWERED };
+FIXTURE_VARIANT_ADD(copen, size_ext4_max) { CMD("copen {open},17592186040320"), 0, ANSWERED };
+FIXTURE_VARIANT_ADD(copen, size_ext4_max_1) { CMD("copen {open},17592186040321"), 0, FAILED };
+FIXTURE_VARIANT_ADD(copen, size_long_max) { CMD("copen {open},9223372036854775807"), 0, FAILED };
+FIXTURE_VARIANT_ADD(copen, size_plus) { CMD("copen {open},+{size}"), 0, ANSWERED };
+FIXTURE_VARIANT_ADD(copen, size_space) { CMD("copen {open}, {size}"), -EINVAL, FAILED };
+FIXTURE_VARIANT_ADD(copen, size_empty) { CMD("copen {open},"), -EINVAL, FAILED };
 
 FIXTURE_SETUP(copen)
 {
