@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,25 @@ int od_wait_dev_free(int timeout_ms)
 	}
 	close(fd);
 	return 0;
+}
+
+int od_mount_options(const char *mnt, char *buf, size_t n)
+{
+	char dev[256], dir[PATH_MAX], type[64], opts[1024];
+	FILE *f = fopen("/proc/mounts", "re");
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	/* the last mount on mnt is the one a path lookup sees */
+	while (fscanf(f, "%255s %4095s %63s %1023s %*d %*d", dev, dir, type, opts) == 4) {
+		if (strcmp(dir, mnt))
+			continue;
+		snprintf(buf, n, "%s", opts);
+		ret = 0;
+	}
+	fclose(f);
+	return ret;
 }
 
 int od_klog_count(const char *needle)

@@ -86,6 +86,12 @@ int od_klog_count(const char *needle);
 int od_wait_dev_free(int timeout_ms);
 
 /*
+ * The options /proc/mounts shows for the mount on mnt (EROFS shows its
+ * fsid= and domain_id= there): 0 and the string, or -ENOENT.
+ */
+int od_mount_options(const char *mnt, char *buf, size_t n);
+
+/*
  * Until task tid sleeps uninterruptibly (state D), i.e. it has reached a
  * kernel wait such as fscache's for a cookie: 0, or -ETIMEDOUT.  Lets a
  * script answer a request only once the waiter it matters to is waiting.

@@ -166,20 +166,27 @@ FIXTURE_TEARDOWN(remount)
 }
 
 /*
- * Remount ignores fsid and domain_id: the mount keeps serving its own blob
- * and the strings it keeps are not freed under it. (test16; commit
- * 39bfcb8138f6 "erofs: fix use-after-free of fsid and domain_id string")
+ * Remount ignores fsid and domain_id: the mount keeps serving its own blob,
+ * /proc/mounts shows the options it was mounted with, and the strings it
+ * keeps are not freed under it (KASAN sees that read on the debug
+ * flavour). (test16; commit 39bfcb8138f6 "erofs: fix use-after-free of
+ * fsid and domain_id string")
  */
 TEST_F(remount, keeps_its_blob)
 {
 	struct od_record *open = od_find(&self->e.d, CACHEFILES_OP_OPEN, 0);
-	char sha[65];
+	char sha[65], before[1024], after[1024];
 
 	/* harnesses before 6.4 run the body after a SKIP in the setup */
 	if (ods_test_skipped(_metadata))
 		return;
+	ASSERT_EQ(0, od_mount_options(self->e.mnt, before, sizeof(before)));
+	ASSERT_NE(NULL, strstr(before, "fsid=plain")) TH_LOG("/proc/mounts shows %s", before);
 	ASSERT_EQ(0, mount("none", self->e.mnt, "erofs", MS_REMOUNT | MS_RDONLY, variant->options))
 		TH_LOG("remount -o %s: %s", variant->options, strerror(errno));
+	ASSERT_EQ(0, od_mount_options(self->e.mnt, after, sizeof(after)));
+	EXPECT_STREQ(before, after) TH_LOG("remount -o %s changed what /proc/mounts shows",
+					   variant->options);
 	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "big-odd"), sha));
 	EXPECT_EQ(0, strncmp(sha, "8bdde186f715", 12)) TH_LOG("big-odd differs after remount");
 	EXPECT_EQ(1, od_count(&self->e.d, CACHEFILES_OP_OPEN));

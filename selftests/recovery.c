@@ -613,6 +613,79 @@ TEST_F(devgone, anon_fds_closed_late)
 }
 
 /*
+ * The device closes while the daemon holds a READ it has read (demand-
+ * read-cachefilesd test11); the daemon then still writes the range
+ * through the anon fd and completes the READ (cachefiles_ondemand_fd_write_iter()
+ * and _fd_ioctl() on a dead cache, the area of the 2024 fixes), and
+ * closes the fd last.  The release failed the READ: the write ends at
+ * once (a clean errno, or taken), READ_COMPLETE finds no request
+ * (EINVAL), the reader fails (EIO, or the errno of a gone cache); closing
+ * the fd releases the cache, and the same cache directory bound again
+ * serves the file right.
+ */
+FIXTURE(deadio) {
+	struct ods_env e;
+	struct od_reader r;
+};
+
+FIXTURE_SETUP(deadio)
+{
+	struct stat st;
+
+	self->r.pid = -1;
+	ASSERT_EQ(0, ods_up(&self->e));
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
+	ASSERT_EQ(0, stat(ods_path(&self->e, "big-odd"), &st));
+	od_stop(&self->e.d);
+}
+
+FIXTURE_TEARDOWN(deadio)
+{
+	od_reader_kill(&self->r);
+	if (self->e.mounted && ods_env_umount(&self->e))
+		umount2(self->e.mnt, MNT_DETACH);
+	self->e.mounted = false;
+	ods_down(_metadata, &self->e);
+}
+
+TEST_F(deadio, write_and_complete_after_close)
+{
+	struct od_daemon *d = &self->e.d;
+	struct od_record *read;
+	long t0;
+	int ret;
+	char sha[65];
+
+	ASSERT_EQ(0, od_reader_start(&self->r, ods_path(&self->e, "big-odd"), 0, -1));
+	ASSERT_EQ(0, od_next(d, &read, OD_WAIT_MS)) TH_LOG("the read sent no request");
+	ASSERT_EQ(CACHEFILES_OP_READ, read->opcode);
+	od_close_dev(d);
+
+	t0 = od_now_ms();
+	ret = od_write(d, read->object_id, read->off, read->rlen);
+	TH_LOG("the write on the dead cache: %s", ret ? strerror(-ret) : "taken");
+	EXPECT_TRUE(ret == 0 || ret == -ENOBUFS || ret == -EIO) TH_LOG("write: %s", strerror(-ret));
+	/* the device's release failed the READ (cachefiles_flush_reqs()) */
+	ret = od_cread(d, read->object_id, read->msg_id);
+	EXPECT_EQ(-EINVAL, ret) TH_LOG("READ_COMPLETE on the dead cache: %s",
+				      ret ? strerror(-ret) : "taken");
+	EXPECT_GT(OD_PROMPT_MS, od_now_ms() - t0) TH_LOG("the anon fd blocked on the dead cache");
+
+	ASSERT_EQ(0, od_reader_wait(&self->r, OD_WAIT_MS)) TH_LOG("the reader still waits");
+	ods_expect_cache_gone(_metadata, self->r.result, "the reader");
+	for (int i = 0; i < d->nobj; i++)
+		od_close_anon(d, d->obj[i].object_id);
+	ASSERT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("closing the anon fds released nothing");
+
+	ASSERT_EQ(0, ods_env_umount(&self->e));
+	ASSERT_EQ(0, ods_up(&self->e)) TH_LOG("the cache cannot be bound again");
+	ASSERT_EQ(0, ods_env_mount(&self->e, "plain"));
+	ASSERT_EQ(0, od_sha256_file(ods_path(&self->e, "big-odd"), sha));
+	EXPECT_STREQ(od_manifest_sha("plain", "big-odd"), sha);
+	EXPECT_STREQ("", d->error);
+}
+
+/*
  * A second mount on the same cache while the first is mounted: another
  * fsid, or the same fsid in a domain, is a volume of its own and works; the
  * same fsid again collides with the mounted volume (EBUSY).  Then the first
