@@ -108,6 +108,7 @@ main() {
 	trap 'rm -rf "$work"' EXIT
 	stage_source "$opt_ksrc"
 	if [ -n "$opt_repro" ]; then
+		repro_check "${opt_out:-$build/repro/$opt_repro}" "$opt_flavour"
 		# a name that is no test is refused before the kernel is built:
 		# the headers are all the list needs
 		stage_kernel "$tree" "$stamp" "$opt_flavour" 0 "$opt_kernel" 1
@@ -124,7 +125,7 @@ main() {
 	stage_list "$sel" "$work" "${opt_globs[@]}"
 	if [ -n "$opt_repro" ]; then
 		stage_repro "$tree" "$obj" "$sel" "$(cut -d' ' -f1 "$work/tests")" "$opt_repro" "$bzimage" "$kconf" \
-			"$opt_kernel" "$build" "${opt_out:-$build/repro/$opt_repro}" "$opt_flavour"
+			"$opt_kernel" "$build" "${opt_out:-$build/repro/$opt_repro}" "$opt_flavour" "$opt_timeout"
 		exit "$ODS_EXIT_OK"
 	fi
 	# this shard of the selection, "binary name index" lines (1/1: all)

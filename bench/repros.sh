@@ -7,7 +7,8 @@
 #
 #   bench/repros.sh [--only TEST]...
 #
-# Exit 0 when every reproducer did, 1 otherwise, 2 on setup errors.
+# Exit 0 when every reproducer did, 1 otherwise; 2 on a bad option, 5 when
+# the machine lacks something, 6 when a reproducer cannot be made.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/vm/lib.sh"
@@ -30,7 +31,8 @@ fixed_tree() {
 	local pristine tree sum p f ok
 	unpack_debian "$1" || exit
 	pristine=$(debian_tree "$1") tree=$ODS_CACHE/fixed/linux-source-$1
-	sum=$(cat "$top"/bench/fixes/*.patch | sha256sum | cut -c1-12)
+	# the patches, and the tarball the pristine tree came from
+	sum=$({ cat "$top"/bench/fixes/*.patch; cat "$pristine.stamp"; } | sha256sum | cut -c1-12)
 	# made again when the patches changed, or one is not in it
 	ok=0
 	if [ "$(cat "$tree.patches" 2>/dev/null)" = "$sum" ]; then
@@ -42,6 +44,9 @@ fixed_tree() {
 	if [ $ok = 0 ]; then
 		rm -rf "$tree" "$tree.patches"
 		{ mkdir -p "${tree%/*}" && cp -al "$pristine" "$tree"; } || die "$E_ENV" "cannot make the scratch tree $tree"
+		# its build directory is keyed by the path: a fix dropped since
+		# must not leave a newer object of the old file behind
+		rm -rf "$(kbuild_dir "$tree" default 0)" "$(kbuild_dir "$tree" debug 0)"
 		for p in "$top"/bench/fixes/*.patch; do
 			# a patched file must not write through a hard link (a
 			# file an earlier patch changed is a copy already)
@@ -56,15 +61,18 @@ fixed_tree() {
 }
 
 # ksrc SPEC: run_tests.sh's --ksrc for a kernel of bench/repros.list
+# (called in $(...): the caller checks for an empty answer)
 ksrc() {
 	local src=${1%+fixes}
-	[ "$src" = "$1" ] || src=$(fixed_tree "${src#debian:}")
+	[ "$src" = "$1" ] || src=$(fixed_tree "${src#debian:}") || exit
 	echo "$src"
 }
 
 # kernel SPEC FLAVOUR: the kernel image of SPEC in FLAVOUR, built if need be
 kernel() {
-	"$top/run_tests.sh" --ksrc "$(ksrc "$1")" --flavour "$2" --build-only 2>> "$out/build.log" | tail -n 1
+	local src
+	src=$(ksrc "$1") && [ -n "$src" ] || return 1
+	"$top/run_tests.sh" --ksrc "$src" --flavour "$2" --build-only 2>> "$out/build.log" | tail -n 1
 }
 
 # signed TEST FLAVOUR LOG: does LOG show the failure known-failures lists
@@ -76,9 +84,12 @@ signed() {
 		[[ $kernels == *+* && ${kernels#*+} != "$2" ]] && continue
 		# shellcheck disable=SC2053
 		[[ $1 == $glob ]] || continue
+		# as harness/report: log: is the test's own failure, dmesg: a
+		# kernel report during a test that passed
 		case $sig in
-		log:*) grep -qE -- "${sig#log:}" "$3" && return 0 ;;
+		log:*) grep -q '^repro: verdict FAIL' "$3" && grep -qE -- "${sig#log:}" "$3" && return 0 ;;
 		dmesg:*)
+			grep -q '^repro: verdict PASS' "$3" || continue
 			sig=${sig#dmesg:}
 			while [ -n "$sig" ]; do
 				re=${sig%% && *}
@@ -100,13 +111,13 @@ while IFS=$'\t' read -r test flavour buggy fixed; do
 	read -ra buggy <<< "$buggy"
 	read -ra fixed <<< "${fixed#-}"
 	dir=$out/$test
-	"$top/run_tests.sh" --ksrc "$(ksrc "${buggy[0]}")" --flavour "$flavour" --repro "$test" --out "$dir" 2>> "$out/build.log" ||
+	{ src=$(ksrc "${buggy[0]}") && [ -n "$src" ]; } || die "$E_ENV" "no source for ${buggy[0]}"
+	"$top/run_tests.sh" --ksrc "$src" --flavour "$flavour" --repro "$test" --out "$dir" 2>> "$out/build.log" ||
 		die "$E_HARNESS" "no reproducer of $test (see $out/build.log)"
 	for spec in "${buggy[@]}" "${fixed[@]}"; do
 		want=pass
 		[[ " ${buggy[*]} " == *" $spec "* ]] && want=fail
-		image=$(kernel "$spec" "$flavour")
-		[ -f "$image" ] || die "$E_HARNESS" "no $flavour kernel of $spec (see $out/build.log)"
+		{ image=$(kernel "$spec" "$flavour") && [ -f "$image" ]; } || die "$E_HARNESS" "no $flavour kernel of $spec (see $out/build.log)"
 		"$dir/run.sh" "$image" > "$dir/run.$spec.log" 2>&1
 		rc=$?
 		cp "$dir/console.log" "$dir/console.$spec.log"

@@ -12,6 +12,7 @@ ODS_MARK_ALIVE="ods: alive"		# the guest is up, its cache disk mounted
 ODS_MARK_NOTE="# ods:"			# the runner's notes: no test's diagnostics
 ODS_MARK_DONE="$ODS_MARK_NOTE done"	# this VM ran all its tests
 ODS_MARK_RESTART=ods-restart		# "ods-restart N WHY": a fresh VM for the rest
+ODS_MARK_START=ods-start		# "ods-start N": test N begins
 ODS_MARK_DIED=ods-died			# "ods-died N WHY", by the host: the VM stopped during test N
 ODS_FILE_BEGIN="@@file "		# "@@file DIR/NAME": a file begins
 ODS_FILE_END="@@end"			# ... and ends

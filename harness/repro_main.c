@@ -19,11 +19,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef ODS_REPRO_TEST
-#error "harness/repro defines ODS_REPRO_TEST, the test to run"
+#if !defined(ODS_REPRO_TEST) || !defined(ODS_REPRO_TIMEOUT_S)
+#error "vm/stages/repro.sh defines ODS_REPRO_TEST and ODS_REPRO_TIMEOUT_S"
 #endif
-/* the test's own timeout is 30 s; its child and sysrq dump come before */
-#define REPRO_BOUND_S	120
+/*
+ * As the runner does: the test's own timeout (ODS_TIMEOUT) comes a grace
+ * after this bound, so the task stacks are taken while it is still stuck.
+ */
+#define REPRO_BOUND_S	ODS_REPRO_TIMEOUT_S
+#define REPRO_GRACE_S	30
 
 static void repro_sysrq(const char *keys)
 {
@@ -50,6 +54,7 @@ static int repro_init(void)
 {
 	static const char * const argv[] = { "/init", "-r", ODS_REPRO_TEST, NULL };
 	struct timespec t0, t1;
+	char tmo[16];
 	int status, s;
 	pid_t pid;
 
@@ -70,6 +75,11 @@ static int repro_init(void)
 	printf("repro: running %s\n", ODS_REPRO_TEST);
 	fflush(stdout);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	snprintf(tmo, sizeof(tmo), "%d", REPRO_BOUND_S + REPRO_GRACE_S);
+	setenv("ODS_TIMEOUT", tmo, 1);
+	/* the waits on the kernel: an eighth of the timeout, at least 10 s */
+	snprintf(tmo, sizeof(tmo), "%d", REPRO_BOUND_S > 80 ? REPRO_BOUND_S * 125 : 10000);
+	setenv("ODS_WAIT_MS", tmo, 1);
 	pid = fork();
 	if (pid == 0) {
 		setsid();

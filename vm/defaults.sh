@@ -31,6 +31,7 @@ ODS_DEBUG_EXTRA_LIMIT=600	# the debug flavour's kmemleak scans, on top
 ODS_QUIET_SLACK=45		# the results port may be silent a timeout and this
 ODS_DEBUG_QUIET_FACTOR=3	# ... on debug: timeout * this + ...
 ODS_DEBUG_QUIET_SLACK=60	# ... this (a kmemleak scan takes minutes under TCG)
+ODS_VM_MAX_DEATHS=3		# a VM that died in this many tests runs no more
 ODS_BOOT_LIMIT=600		# vm/boot.sh's own default hard limit
 ODS_BOOT_ALIVE=60		# vm/boot.sh's own default for the alive marker
 ODS_BUILD_TIMEOUT_DEFAULT=3600	# one make run of the kernel build
@@ -42,7 +43,7 @@ ODS_VM_CPUS=2			# guest CPUs
 ODS_CACHE_DISK=2G		# each VM's cache disk (sparse) ...
 ODS_CACHE_DISK_INODES=131072	# ... with inodes for every test's volumes
 ODS_GUEST_APPEND="nokaslr loglevel=6 hung_task_panic=0 slub_debug=A,radix_tree_node"	# the test VMs' kernel command line
-ODS_REPRO_QEMU_BOUND=600	# a reproducer's whole boot (--repro's run.sh)
+ODS_REPRO_QEMU_BOUND=300	# a reproducer's boot beyond twice its test's timeout (run.sh)
 ODS_BENCH_BOOT_TIMEOUT=120	# bench/run's bare boot
 ODS_BENCH_FLOOR_TIMEOUT=1800	# bench/run's floor: every test in one VM, no runner
 # in the guest (harness/init)

@@ -12,6 +12,9 @@
 # a problem (a splat), 2 something this script needs is missing, 4 the
 # test skipped.
 set -u
+# a relative KERNEL is the caller's
+kernel=${1:-}
+[ -z "$kernel" ] || kernel=$(realpath -- "$kernel" 2>/dev/null) || kernel=$1
 cd "$(dirname "$0")" || exit 2
 # QEMU, console, memory, CPUs, cache disk and kernel command line of the
 # suite's VMs; the kernel log patterns the suite counts as splats
@@ -19,7 +22,7 @@ cd "$(dirname "$0")" || exit 2
 . ./settings
 # shellcheck source=harness/splat-pattern
 . ./splat-pattern
-kernel=${1:-./bzImage}
+kernel=${kernel:-./bzImage}
 
 for t in gcc cpio gzip mkfs.ext4 truncate timeout "$ODS_QEMU"; do
 	command -v "$t" > /dev/null || { echo "run.sh: $t is needed (install it and run again)" >&2; exit 2; }
@@ -32,15 +35,23 @@ rm -f cache.img
 { truncate -s "$ODS_CACHE_DISK" cache.img && mkfs.ext4 -q -F -N "$ODS_CACHE_DISK_INODES" cache.img; } || exit 2
 
 # the bound: boot, the test's own (REPRO_BOUND_S in repro.c) and a margin
-timeout -k 10 "$REPRO_QEMU_BOUND" "$ODS_QEMU" -nodefaults -no-reboot -display none \
+rm -f qemu.rc
+{ timeout -k 10 "$REPRO_QEMU_BOUND" "$ODS_QEMU" -nodefaults -no-reboot -display none \
 	-accel "${ACCEL:-tcg}" -m "$ODS_VM_MEM_MIB" -smp "$ODS_VM_CPUS" \
 	-kernel "$kernel" -initrd initrd.gz \
 	-append "console=$ODS_CONSOLE panic=-1 rdinit=/init $REPRO_APPEND" \
 	-drive file=cache.img,if=virtio,format=raw,cache=unsafe \
-	-serial stdio -monitor none < /dev/null | tee console.log
+	-serial stdio -monitor none < /dev/null; echo $? > qemu.rc; } | tee console.log
+rc=$(cat qemu.rc)
+# QEMU itself failed (a bad -accel, a kernel it cannot load), not the test
+if [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$rc" != 137 ] && ! grep -q '^repro: running' console.log; then
+	echo "run.sh: $ODS_QEMU failed (exit $rc) before the test ran"
+	exit 2
+fi
 
 verdict=$(sed -n 's/\r$//; s/^repro: verdict \([A-Z]*\).*/\1/p' console.log | tail -n 1)
-splat=$(grep -E -m 1 "$ODS_SPLAT" console.log)
+# the test's kernel log: from its start (the suite drains the boot's)
+splat=$(sed -n '/^repro: running/,$p' console.log | grep -E -m 1 "$ODS_SPLAT")
 if [ -n "$splat" ]; then
 	echo "run.sh: the kernel reported a problem: $splat"
 	exit 1

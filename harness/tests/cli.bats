@@ -289,6 +289,14 @@ fake_tree() {
 	done
 	(. "$TOP/vm/lib.sh" && [ -f "$(kbuild_dir "$(debian_tree "${ODS_DEFAULT_KSRC#debian:}")" default 0)/bzImage" ]) ||
 		skip "the default kernel is not built yet (./run_tests.sh builds it)"
+	# a directory that holds other things is never written into
+	mkdir -p "$BATS_TEST_TMPDIR/home" && touch "$BATS_TEST_TMPDIR/home/mine"
+	rt --repro data.plain.read_all --out "$BATS_TEST_TMPDIR/home"
+	assert_failure 2
+	one_line "is not empty and holds no reproducer"
+	rt --repro data.plain.read_all --flavour modules --out "$BATS_TEST_TMPDIR/r2"
+	assert_failure 2
+	one_line "a reproducer loads no modules"
 	b=$BATS_TEST_TMPDIR/build
 	ODS_BUILD=$b rt --repro no.such.test
 	assert_failure 2

@@ -39,11 +39,14 @@ prepare_vm() {
 	fi
 }
 
-# running_test VM: the index of the test VM's last boot was running, the
-# first of its list with no result (empty if it reported them all)
+# running_test VM FROM: the index of the test VM's boot (its results from
+# byte FROM of ktap.raw) had started ("ods-start N") and not reported; empty
+# if it died between tests (a kmemleak scan, clean-up) or before the first
 running_test() {
-	awk -v raw="$1/ktap.raw" 'FILENAME == raw { if (/^(not )?ok [0-9]+ /) done[$1 == "not" ? $3 : $2] = 1; next }
-		!($3 in done) { print $3; exit }' "$1/ktap.raw" "$1/run/etc/ods/tests"
+	tail -c +$(($2 + 1)) "$1/ktap.raw" | awk -v start="$ODS_MARK_START" '
+		$1 == start { n = $2 }
+		/^(not )?ok [0-9]+ / { if (($1 == "not" ? $3 : $2) == n) n = "" }
+		END { print n }'
 }
 
 # died VM N FROM: VM's boot stopped (a panic, a hang) without an end
@@ -53,6 +56,8 @@ died() {
 	local vm=$1 n=$2 from=$3 why="the kernel stopped it"
 	[ -s "$vm/watchdog" ] && why=$(cat "$vm/watchdog")
 	{ echo "$why"; tail -c +$((from + 1)) "$vm/console.log"; } > "$vm/died.$n"
+	# on a line of its own, whatever the guest left half-written
+	[ -z "$(tail -c 1 "$vm/ktap.raw")" ] || echo >> "$vm/ktap.raw"
 	echo "$ODS_MARK_DIED $n $why" >> "$vm/ktap.raw"
 }
 
@@ -63,7 +68,7 @@ died() {
 # fails, and nothing runs on the kernel it broke
 boot_one() {
 	local out=$1 work=$2 k=$3 accel=$4 alive=$5 limit=$6 quiet=$7 bzimage=$8
-	local vm=$1/vm$3 again=() rc end n why kfrom=0 cfrom=0
+	local vm=$1/vm$3 again=() rc end n why kfrom=0 cfrom=0 deaths=0
 	while :; do
 		"$top/vm/boot.sh" --accel "$accel" --alive "$alive" --limit "$limit" --quiet "$quiet" "${again[@]}" \
 			"$bzimage" "$vm/initrd" "$vm/cache.img" "$vm"
@@ -75,10 +80,14 @@ boot_one() {
 		end=$(tail -c +$((kfrom + 1)) "$vm/ktap.raw" | grep -E "^($ODS_MARK_RESTART |$ODS_MARK_DONE)" | tail -n1)
 		if [ $rc = 0 ] && [[ $end == "$ODS_MARK_RESTART "* ]]; then
 			read -r _ n why <<< "$end"
-		elif { [ $rc = 0 ] || [ $rc = "$E_WATCHDOG" ]; } && [ -z "$end" ] && n=$(running_test "$vm") && [ -n "$n" ]; then
+		elif { [ $rc = 0 ] || [ $rc = "$E_WATCHDOG" ]; } && [ -z "$end" ] &&
+			n=$(running_test "$vm" "$kfrom") && [ -n "$n" ]; then
 			died "$vm" "$n" "$cfrom"
 			why="the VM stopped during test $n ($(head -n1 "$vm/died.$n"))"
 			n=""
+			# a kernel that dies in every test: the rest are not run
+			deaths=$((deaths + 1))
+			[ "$deaths" -lt "$ODS_VM_MAX_DEATHS" ] || return "$rc"
 		else
 			return $rc
 		fi

@@ -48,19 +48,32 @@ reporter's own kernel) or paste repro.c and console.log.
 EOF
 }
 
-# stage_repro TREE OBJ SEL BIN NAME BZIMAGE KCONF PREBUILT BUILD OUT FLAVOUR:
-# the reproducer of test NAME (of binary BIN) in OUT
+# repro_check OUT FLAVOUR: a usage error unless a reproducer can go there
+repro_check() {
+	[ "$2" != modules ] || fail "$E_USAGE" "--repro: a reproducer loads no modules; use the default or debug flavour"
+	# a directory of its own, or an earlier reproducer's: never a user's
+	local any
+	any=$(shopt -s nullglob dotglob; f=("$1"/*); echo "${#f[@]}")
+	if [ -d "$1" ] && [ "$any" -gt 0 ] && [ ! -f "$1/.ods-repro" ]; then
+		fail "$E_USAGE" "--repro: $1 is not empty and holds no reproducer; give a new directory"
+	fi
+}
+
+# stage_repro TREE OBJ SEL BIN NAME BZIMAGE KCONF PREBUILT BUILD OUT FLAVOUR
+# TIMEOUT: the reproducer of test NAME (of binary BIN) in OUT, the test
+# bounded by TIMEOUT seconds as the runner bounds it
 stage_repro() {
-	local tree=$1 obj=$2 sel=$3 bin=$4 name=$5 bzimage=$6 kconf=$7 prebuilt=$8 build=$9 out=${10} flavour=${11}
+	local tree=$1 obj=$2 sel=$3 bin=$4 name=$5 bzimage=$6 kconf=$7 prebuilt=$8 build=$9 out=${10} flavour=${11} timeout=${12}
+	repro_check "$out" "$flavour"
 	step tick "building the fixtures" "" "$top/fixtures/build.sh" "$build/fixtures"
-	# only what it writes: --out may name a directory that holds more
 	rm -rf "$out/root"
-	mkdir -p "$out/root/fixtures" "$out/root/etc/ods" || fail "$E_USAGE" "cannot create $out"
+	{ mkdir -p "$out/root/fixtures" "$out/root/etc/ods" && touch "$out/.ods-repro"; } || fail "$E_USAGE" "cannot create $out"
 	out=$(cd "$out" && pwd)
 	{
 		echo "/* Reproducer of $name: ./run.sh boots it (README) */"
 		echo "#define _GNU_SOURCE"
 		echo "#define ODS_REPRO_TEST \"$name\""
+		echo "#define ODS_REPRO_TIMEOUT_S $timeout"
 		echo "#define ODS_MAIN"
 		"$top/harness/flatten" -I "$top/harness" -I "$tree/tools/testing/selftests" \
 			-S "$obj/hdr/include" -s linux/cachefiles.h \
@@ -72,17 +85,17 @@ stage_repro() {
 	gcc -O2 -static -pthread -o "$out/root/init" "$out/repro.c" 2> "$out/build.log" ||
 		fail "$E_HARNESS" "the flattened $bin.c does not build (see $out/build.log)"
 	rm -f "$out/build.log"
-	cp "$bzimage" "$out/bzImage" && cp "$kconf" "$out/config"
-	cp -r "$build/fixtures/blobs" "$build"/fixtures/*.sha256 "$out/root/fixtures/"
-	stage_kconfig "$obj" "$kconf" "$prebuilt" "$out/root"
-	install -m 755 "$top/vm/repro-run.sh" "$out/run.sh"
-	cp "$top/harness/splat-pattern" "$out/splat-pattern"
+	{ cp "$bzimage" "$out/bzImage" && cp "$kconf" "$out/config" &&
+		cp -r "$build/fixtures/blobs" "$build"/fixtures/*.sha256 "$out/root/fixtures/" &&
+		stage_kconfig "$obj" "$kconf" "$prebuilt" "$out/root" &&
+		install -m 755 "$top/vm/repro-run.sh" "$out/run.sh" &&
+		cp "$top/harness/splat-pattern" "$out/splat-pattern"; } || fail "$E_ENV" "cannot write the reproducer into $out"
 	{
 		echo "# the suite's VM (vm/defaults.sh, vm/arch/$ODS_ARCH.sh, vm/boot.sh)"
 		printf "%s='%s'\n" ODS_QEMU "$ODS_QEMU" ODS_CONSOLE "$ODS_CONSOLE" ODS_VM_MEM_MIB "$ODS_VM_MEM_MIB" \
 			ODS_VM_CPUS "$ODS_VM_CPUS" ODS_CACHE_DISK "$ODS_CACHE_DISK" ODS_CACHE_DISK_INODES "$ODS_CACHE_DISK_INODES" \
-			REPRO_APPEND "$ODS_GUEST_APPEND" REPRO_QEMU_BOUND "$ODS_REPRO_QEMU_BOUND"
-	} > "$out/settings"
+			REPRO_APPEND "$ODS_GUEST_APPEND" REPRO_QEMU_BOUND "$((timeout * 2 + ODS_REPRO_QEMU_BOUND))"
+	} > "$out/settings" || fail "$E_ENV" "cannot write the reproducer into $out"
 	repro_readme "$name" "$(bzimage_release "$bzimage")" "$flavour" > "$out/README"
 	say "reproducer of $name: $out (./run.sh there boots it)"
 }
