@@ -78,7 +78,8 @@ boot_one() {
 		[ $rc = "$E_NO_LIFE" ] && [ ${#again[@]} -gt 0 ] && return "$E_WATCHDOG"
 		# this boot's end marker, if it wrote one
 		end=$(tail -c +$((kfrom + 1)) "$vm/ktap.raw" | grep -E "^($ODS_MARK_RESTART |$ODS_MARK_DONE)" | tail -n1)
-		if [ $rc = 0 ] && [[ $end == "$ODS_MARK_RESTART "* ]]; then
+		# (a guest that said so and then did not stop is stopped all the same)
+		if { [ $rc = 0 ] || [ $rc = "$E_WATCHDOG" ]; } && [[ $end == "$ODS_MARK_RESTART "* ]]; then
 			read -r _ n why <<< "$end"
 		elif { [ $rc = 0 ] || [ $rc = "$E_WATCHDOG" ]; } && [ -z "$end" ] &&
 			n=$(running_test "$vm" "$kfrom") && [ -n "$n" ]; then
