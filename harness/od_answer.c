@@ -48,6 +48,22 @@ off_t od_blob_size(const char *name)
 }
 
 /*
+ * A full table (a long hammer) reuses the oldest slot whose anon fd is
+ * closed: an object the kernel can no longer reach through the daemon.
+ * Called with d->lock held.
+ */
+static struct od_object *od_closed_slot(struct od_daemon *d)
+{
+	for (int i = 0; i < d->nobj; i++) {
+		if (d->obj[i].anon_fd < 0) {
+			close(d->obj[i].blob_fd);
+			return &d->obj[i];
+		}
+	}
+	return NULL;
+}
+
+/*
  * Open a blob (NULL: the one the cookie key names) and register it as the
  * object of an OPEN: 0 with the size od_write() serves up to in *served,
  * or -errno and nothing registered.  With note, a failure is the daemon's
@@ -71,22 +87,25 @@ static int od_register(struct od_daemon *d, struct od_record *m, const char *blo
 		return note ? -ENOENT : -err;
 	}
 	pthread_mutex_lock(&d->lock);
-	if (d->nobj == OD_MAX_OBJECTS) {
+	o = d->nobj < OD_MAX_OBJECTS ? &d->obj[d->nobj++] : od_closed_slot(d);
+	if (!o) {
 		pthread_mutex_unlock(&d->lock);
 		close(fd);
 		if (note)
-			od_fail(d, "more than %d objects", OD_MAX_OBJECTS);
+			od_fail(d, "more than %d objects with an anon fd", OD_MAX_OBJECTS);
 		return -ENOSPC;
 	}
-	o = &d->obj[d->nobj];
 	o->object_id = m->object_id;
+	/* od_object() finds the newest by position: older closed namesakes go */
+	for (int i = o - d->obj + 1; i < d->nobj; i++)
+		if (d->obj[i].anon_fd < 0 && d->obj[i].object_id == m->object_id)
+			d->obj[i].object_id = 0;
 	o->anon_fd = m->anon_fd;
 	o->blob_fd = fd;
 	/* od_write() serves up to the size reported, padding its last block */
 	o->size = size < 0 ? st.st_size : size;
 	snprintf(o->key, sizeof(o->key), "%s", m->cookie_key);
 	*served = o->size;
-	d->nobj++;
 	pthread_mutex_unlock(&d->lock);
 	return 0;
 }

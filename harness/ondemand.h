@@ -35,7 +35,8 @@
 #define OD_BLOCK	4096
 #define OD_MAX_RECORDS	8192
 #define OD_MAX_OBJECTS	256
-#define OD_KEY_MAX	256
+/* a key of up to NAME_MAX bytes (fscache's limit) with its NUL, and one more */
+#define OD_KEY_MAX	(NAME_MAX + 2)
 /*
  * Bound for any wait on the kernel: ODS_WAIT_MS (od_record.c), which the
  * runner sets to an eighth of the per-test timeout, at least 10 s.  A slow

@@ -439,6 +439,16 @@ FIXTURE_VARIANT_ADD(anonwrite, unaligned_off) { AT_READ, 512, 4096, 0, -EINVAL, 
 FIXTURE_VARIANT_ADD(anonwrite, negative_off) { AT_ABS, -4096, 4096, 0, -EINVAL };
 /* the cache file just grows */
 FIXTURE_VARIANT_ADD(anonwrite, past_eof) { AT_EOF, 1 << 20, 4096, 0, 0 };
+/*
+ * Offsets at the limits: 32 bits, and the cache filesystem's largest file
+ * (ext4, 4 KiB blocks: 2^44 - 4096, its s_maxbytes), which a write may
+ * end at but not start at: generic_write_check_limits() says EFBIG.
+ */
+FIXTURE_VARIANT_ADD(anonwrite, zero_len) { AT_READ, 0, 0, 0, 0 };
+FIXTURE_VARIANT_ADD(anonwrite, off_4gib_less_block) { AT_ABS, (1LL << 32) - 4096, 4096, 0, 0 };
+FIXTURE_VARIANT_ADD(anonwrite, off_4gib) { AT_ABS, 1LL << 32, 4096, 0, 0 };
+FIXTURE_VARIANT_ADD(anonwrite, off_ext4_max_last_block) { AT_ABS, 17592186040320LL - 4096, 4096, 0, 0 };
+FIXTURE_VARIANT_ADD(anonwrite, off_ext4_max) { AT_ABS, 17592186040320LL, 4096, 0, -EFBIG };
 
 FIXTURE_SETUP(anonwrite)
 {
