@@ -111,6 +111,7 @@ while IFS=$'\t' read -r test flavour buggy fixed; do
 	read -ra buggy <<< "$buggy"
 	read -ra fixed <<< "${fixed#-}"
 	dir=$out/$test
+	rm -rf "$dir"	# this bench's own: a fresh reproducer each run
 	{ src=$(ksrc "${buggy[0]}") && [ -n "$src" ]; } || die "$E_ENV" "no source for ${buggy[0]}"
 	"$top/run_tests.sh" --ksrc "$src" --flavour "$flavour" --repro "$test" --out "$dir" 2>> "$out/build.log" ||
 		die "$E_HARNESS" "no reproducer of $test (see $out/build.log)"
