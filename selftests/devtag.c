@@ -77,18 +77,6 @@ FIXTURE_TEARDOWN(devtag)
 	ods_down_mounter(_metadata, &self->e, &self->mo);
 }
 
-/* The image with no device= option, bounded: 0 or -errno. */
-static int mount_image(struct __test_metadata *_metadata, FIXTURE_DATA(devtag) *self,
-		       const char *image)
-{
-	ASSERT_EQ(0, od_mount_start(&self->mo, image, NULL, self->e.mnt)) {
-		return -1;
-	}
-	EXPECT_EQ(0, od_mount_wait(&self->mo, OD_WAIT_MS)) TH_LOG("the mount hangs");
-	self->e.mounted = !self->mo.result;
-	return self->mo.result;
-}
-
 TEST_F(devtag, mount_by_tag)
 {
 	struct od_daemon *d = &self->e.d;
@@ -97,7 +85,7 @@ TEST_F(devtag, mount_by_tag)
 	struct od_record *m;
 
 	ASSERT_LE(0, len) TH_LOG("%s: no device table: %s", variant->image, strerror(-len));
-	ret = mount_image(_metadata, self, variant->image);
+	ret = ods_env_mount_bounded(_metadata, &self->e, &self->mo, variant->image, NULL);
 	if (!variant->mounts) {
 		EXPECT_EQ(-EINVAL, ret) TH_LOG("a device with an empty tag: %s", strerror(-ret));
 		EXPECT_EQ(0, len);
@@ -116,7 +104,7 @@ TEST_F(devtag, mount_by_tag)
 	reads = od_count(d, CACHEFILES_OP_READ);
 	ASSERT_EQ(0, ods_env_umount(&self->e));
 	ASSERT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, 2, OD_WAIT_MS));
-	ASSERT_EQ(0, mount_image(_metadata, self, variant->image));
+	ASSERT_EQ(0, ods_env_mount_bounded(_metadata, &self->e, &self->mo, variant->image, NULL));
 	ods_expect_image(_metadata, self->e.mnt, variant->image);
 	EXPECT_EQ(reads, od_count(d, CACHEFILES_OP_READ))
 		TH_LOG("mounted again, a blob was fetched again: its cache file was not found");

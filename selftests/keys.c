@@ -118,18 +118,12 @@ FIXTURE_TEARDOWN(keys)
 	ods_down_mounter(_metadata, &self->e, &self->mo);
 }
 
-/* Mount with the key as fsid, in a child with a bound: 0 or -errno. */
+/* Mount with the key as fsid, bounded: 0 or -errno. */
 static int mount_key(struct __test_metadata *_metadata, FIXTURE_DATA(keys) *self,
 		     const FIXTURE_VARIANT(keys) *variant)
 {
-	ASSERT_EQ(0, od_mount_start(&self->mo, self->key,
-				    variant->domain ? "odskeys" : NULL, self->e.mnt)) {
-		return -1;
-	}
-	EXPECT_EQ(0, od_mount_wait(&self->mo, OD_WAIT_MS))
-		TH_LOG("a %d-byte fsid: the mount hangs", variant->len);
-	self->e.mounted = !self->mo.result;
-	return self->mo.result;
+	return ods_env_mount_bounded(_metadata, &self->e, &self->mo, self->key,
+				     variant->domain ? "odskeys" : NULL);
 }
 
 TEST_F(keys, mount_read_remount)
