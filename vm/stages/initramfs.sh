@@ -52,14 +52,30 @@ stage_kconfig() {
 	done > "$stage/etc/ods/flavours"
 }
 
+# stage_fixtures BUILD DEST: the fixtures, built in BUILD, copied into DEST.
+# Every run rebuilds them there, and runs sharing BUILD (mutants, repros
+# and a developer's own) must not copy what another is halfway through
+# making: both happen under a lock.
+stage_fixtures() {
+	local build=$1 dest=$2 ret
+	{ mkdir -p "$build" && exec 7> "$build/fixtures.lock"; } || fail "$E_ENV" "cannot create $build/fixtures.lock"
+	flock -w "$ODS_BUILD_LOCK_WAIT" 7 ||
+		fail "$E_ENV" "another run held $build/fixtures.lock for $((ODS_BUILD_LOCK_WAIT / 60)) min"
+	step tick "building the fixtures" "" "$top/fixtures/build.sh" "$build/fixtures"
+	cp -r "$build/fixtures/blobs" "$build"/fixtures/*.sha256 "$dest/"
+	ret=$?
+	exec 7>&-
+	return $ret
+}
+
 # stage_initramfs SEL OBJ KCONF PREBUILT BUILD WORK: WORK/base.cpio.gz,
 # the guest every VM of the run shares (PREBUILT: --kernel's, or empty);
 # the fixtures are built once in BUILD
 stage_initramfs() {
 	local sel=$1 obj=$2 kconf=$3 prebuilt=$4 build=$5 work=$6 stage=$6/stage b files
-	step tick "building the fixtures" "" "$top/fixtures/build.sh" "$build/fixtures"
 	rm -rf "$stage"
 	mkdir -p "$stage"/{bin,harness,selftests,fixtures,etc/ods}
+	stage_fixtures "$build" "$stage/fixtures" || fail "$E_ENV" "cannot copy the fixtures into $stage"
 	cp /bin/busybox "$stage/bin/" && ln -s busybox "$stage/bin/sh"
 	cp "$top/harness/init" "$stage/init"
 	mapfile -t files < <(guest_files)
@@ -69,7 +85,6 @@ stage_initramfs() {
 	fi
 	while read -r b; do cp "$sel/$b" "$stage/selftests/"; done < <(selftest_binaries)
 	stage_kconfig "$obj" "$kconf" "$prebuilt" "$stage"
-	cp -r "$build/fixtures/blobs" "$build"/fixtures/*.sha256 "$stage/fixtures/"
 	cat > "$stage/etc/ods/motd" <<'MOTD'
 ondemand-selftests shell: tests in /selftests (-l lists, -r NAME runs one),
 fixtures in /fixtures, cache disk on /cache.  Leave with 'exit'.

@@ -65,7 +65,6 @@ repro_check() {
 stage_repro() {
 	local tree=$1 obj=$2 sel=$3 bin=$4 name=$5 bzimage=$6 kconf=$7 prebuilt=$8 build=$9 out=${10} flavour=${11} timeout=${12}
 	repro_check "$out" "$flavour"
-	step tick "building the fixtures" "" "$top/fixtures/build.sh" "$build/fixtures"
 	rm -rf "$out/root"
 	{ mkdir -p "$out/root/fixtures" "$out/root/etc/ods" && touch "$out/.ods-repro"; } || fail "$E_USAGE" "cannot create $out"
 	out=$(cd "$out" && pwd)
@@ -86,7 +85,7 @@ stage_repro() {
 		fail "$E_HARNESS" "the flattened $bin.c does not build (see $out/build.log)"
 	rm -f "$out/build.log"
 	{ cp "$bzimage" "$out/bzImage" && cp "$kconf" "$out/config" &&
-		cp -r "$build/fixtures/blobs" "$build"/fixtures/*.sha256 "$out/root/fixtures/" &&
+		stage_fixtures "$build" "$out/root/fixtures" &&
 		stage_kconfig "$obj" "$kconf" "$prebuilt" "$out/root" &&
 		install -m 755 "$top/vm/repro-run.sh" "$out/run.sh" &&
 		cp "$top/harness/splat-pattern" "$out/splat-pattern"; } || fail "$E_ENV" "cannot write the reproducer into $out"
