@@ -16,18 +16,39 @@
 
 #include "od_private.h"
 
+static int od_init_records(struct od_daemon *d)
+{
+	if (d->rec)
+		return 0;
+	d->rec = calloc(OD_MAX_RECORDS, sizeof(*d->rec));
+	if (!d->rec)
+		return -ENOMEM;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	d->wake[0] = d->wake[1] = -1;
+	return 0;
+}
+
 int od_open_dev(struct od_daemon *d)
 {
-	if (!d->rec) {
-		d->rec = calloc(OD_MAX_RECORDS, sizeof(*d->rec));
-		if (!d->rec)
-			return -ENOMEM;
-		pthread_mutex_init(&d->lock, NULL);
-		pthread_cond_init(&d->cond, NULL);
-		d->wake[0] = d->wake[1] = -1;
-	}
+	int ret = od_init_records(d);
+
+	if (ret)
+		return ret;
 	d->dev = open("/dev/cachefiles", O_RDWR | O_CLOEXEC);
 	return d->dev < 0 ? -errno : 0;
+}
+
+int od_adopt_dev(struct od_daemon *d, int fd)
+{
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	d->dev = -1;
+	ret = od_init_records(d);
+	if (!ret)
+		d->dev = fd;
+	return ret;
 }
 
 int od_cmd_raw(struct od_daemon *d, const void *buf, size_t len)

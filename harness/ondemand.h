@@ -105,6 +105,11 @@ int od_bind(struct od_daemon *d, const char *cache_dir, const char *tag);
 int od_bind_classic(struct od_daemon *d, const char *cache_dir);
 /* Each step alone, for tests of the setup itself. */
 int od_open_dev(struct od_daemon *d);
+/*
+ * A device fd the test opened and bound itself becomes this daemon's (it
+ * closes it in od_teardown()): 0 or -errno, and the fd is not taken then.
+ */
+int od_adopt_dev(struct od_daemon *d, int fd);
 int od_cmd(struct od_daemon *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int od_cmd_raw(struct od_daemon *d, const void *buf, size_t len);

@@ -17,10 +17,21 @@ FIXTURE(anonclose) {
 
 FIXTURE_VARIANT(anonclose) {
 	const char *fixture;
+	/* the anon fd dup'd first, and one of the two closed */
+	enum { NO_DUP, CLOSE_DUP, CLOSE_ORIGINAL } dup;
 };
 
 FIXTURE_VARIANT_ADD(anonclose, plain) { .fixture = "plain" };
 FIXTURE_VARIANT_ADD(anonclose, inline) { .fixture = "inline" };
+/*
+ * One close of a dup'd anon fd drops a reference to the file, not the
+ * file: cachefiles_ondemand_fd_release() runs at the last fput() only
+ * (fs/cachefiles/ondemand.c:18, ->release), so the object stays open and
+ * a new miss is a READ served through the other fd, not a reopen.  The
+ * close of that last fd is then the usual premature close.
+ */
+FIXTURE_VARIANT_ADD(anonclose, plain_dup_closed) { "plain", CLOSE_DUP };
+FIXTURE_VARIANT_ADD(anonclose, plain_original_closed) { "plain", CLOSE_ORIGINAL };
 
 FIXTURE_SETUP(anonclose)
 {
@@ -38,12 +49,40 @@ FIXTURE_TEARDOWN(anonclose)
 	ods_down(_metadata, &self->e);
 }
 
+/* Dup the object's anon fd, close one of the two: the object stays open. */
+static void close_one_of_two(struct __test_metadata *_metadata, FIXTURE_DATA(anonclose) *self,
+			     const FIXTURE_VARIANT(anonclose) *variant, int object_id)
+{
+	struct od_daemon *d = &self->e.d;
+	struct od_object *o = od_object(d, object_id);
+	int opens = od_count(d, CACHEFILES_OP_OPEN), reads = od_count(d, CACHEFILES_OP_READ);
+	int fd = dup(o->anon_fd);
+	char sha[65];
+
+	ASSERT_LE(0, fd);
+	if (variant->dup == CLOSE_ORIGINAL) {
+		close(o->anon_fd);
+		o->anon_fd = fd;
+	} else {
+		close(fd);
+	}
+	ASSERT_EQ(0, od_start(d));
+	EXPECT_EQ(0, od_sha256_file(ods_path(&self->e, "tens-of-blocks"), sha));
+	od_stop(d);
+	EXPECT_STREQ(od_manifest_sha(variant->fixture, "tens-of-blocks"), sha);
+	EXPECT_LT(reads, od_count(d, CACHEFILES_OP_READ)) TH_LOG("no READ: this proves nothing");
+	EXPECT_EQ(opens, od_count(d, CACHEFILES_OP_OPEN))
+		TH_LOG("one of two fds closed, the object was reopened");
+}
+
 TEST_F(anonclose, with_read_pending)
 {
 	struct od_daemon *d = &self->e.d;
 	struct od_record *open = od_find(d, CACHEFILES_OP_OPEN, 0), *m;
 
 	ASSERT_NE(NULL, open);
+	if (variant->dup)
+		close_one_of_two(_metadata, self, variant, open->object_id);
 	ASSERT_EQ(0, od_reader_start(&self->r, ods_path(&self->e, "big-odd"), 0, -1));
 	ASSERT_TRUE(od_poll_in(d, OD_WAIT_MS)) TH_LOG("the read sent no request");
 	ASSERT_EQ(0, od_close_anon(d, open->object_id));

@@ -18,6 +18,12 @@
  *                             in hex ('S'/'T'), others in base64 ('E')
  *                             (fs/cachefiles/key.c:47-130)
  *
+ * A domain_id takes the fsid's place in the volume key, "erofs,<domain_id>"
+ * (erofs_fscache_register_volume(), fs/erofs/fscache.c:417 in 6.1.192,
+ * 413 in 6.12.118): it meets the same two volume limits, while the fsid
+ * stays a short cookie key.  EROFS itself keeps any length (kstrdup() of
+ * the mount option, fs/erofs/super.c:532).
+ *
  * Every value: the mount ends within its bound, with success where no
  * limit applies and an error where one does; a mount that succeeds sent
  * the key byte for byte, reads the image right, and mounted again finds
@@ -37,6 +43,7 @@ FIXTURE(keys) {
 	struct ods_env e;
 	struct od_mounter mo;
 	char key[512];
+	char domain[512];
 	char volume[512];
 };
 
@@ -45,6 +52,8 @@ FIXTURE_VARIANT(keys) {
 	int len;		/* the fsid's bytes */
 	bool domain;		/* in a domain: the volume key stays short */
 	bool mounts;		/* no limit applies */
+	int domain_len;		/* a domain_id of this many bytes; 0: "odskeys" */
+	int err;		/* !mounts: the mount's errno, if pinned */
 };
 
 /* one line a value; names say where it sits against the limit it meets */
@@ -70,6 +79,17 @@ FIXTURE_VARIANT_ADD(keys, dom_high_189_base64_254) { HIGH, 189, true, true };
 FIXTURE_VARIANT_ADD(keys, dom_high_190_base64) { HIGH, 190, true, true };
 FIXTURE_VARIANT_ADD(keys, slash_9_volume_dir) { SLASH, 9, false, false };
 FIXTURE_VARIANT_ADD(keys, dom_slash_9_base64) { SLASH, 9, true, true };
+/*
+ * The domain_id at the fsid's volume limits; the fsid is 8 bytes.  249:
+ * the volume exists but its directory cannot be made, so the blob's lookup
+ * fails (ENOBUFS from fscache_begin_operation()); 250: no volume, and
+ * fscache_acquire_volume() says ENOMEM for fscache_alloc_volume()'s NULL
+ * (fs/fscache/volume.c:223, 6.1.192).
+ */
+FIXTURE_VARIANT_ADD(keys, domain_id_1) { PRINTABLE, 8, true, true, 1 };
+FIXTURE_VARIANT_ADD(keys, domain_id_248_volume_dir_255) { PRINTABLE, 8, true, true, 248 };
+FIXTURE_VARIANT_ADD(keys, domain_id_249_volume_dir_256) { PRINTABLE, 8, true, false, 249, -ENOBUFS };
+FIXTURE_VARIANT_ADD(keys, domain_id_250_volume_256) { PRINTABLE, 8, true, false, 250, -ENOMEM };
 
 static void make_key(char *key, enum key_kind kind, int len)
 {
@@ -108,8 +128,13 @@ FIXTURE_SETUP(keys)
 	if (variant->domain && !od_kernel_has_domain_id())
 		SKIP(return, "no domain_id: EROFS shares volumes from 6.1");
 	make_key(self->key, variant->kind, variant->len);
+	/* upper case: a domain_id of the fsid's letters could be mistaken for it */
+	for (int i = 0; i < variant->domain_len; i++)
+		self->domain[i] = 'A' + i % 26;
+	if (variant->domain && !variant->domain_len)
+		strcpy(self->domain, "odskeys");
 	snprintf(self->volume, sizeof(self->volume), "erofs,%s",
-		 variant->domain ? "odskeys" : self->key);
+		 variant->domain ? self->domain : self->key);
 	od_set_script(&self->e.d, serve_plain, NULL);
 }
 
@@ -123,7 +148,7 @@ static int mount_key(struct __test_metadata *_metadata, FIXTURE_DATA(keys) *self
 		     const FIXTURE_VARIANT(keys) *variant)
 {
 	return ods_env_mount_bounded(_metadata, &self->e, &self->mo, self->key,
-				     variant->domain ? "odskeys" : NULL);
+				     variant->domain ? self->domain : NULL);
 }
 
 TEST_F(keys, mount_read_remount)
@@ -134,11 +159,16 @@ TEST_F(keys, mount_read_remount)
 
 	ret = mount_key(_metadata, self, variant);
 	if (!variant->mounts) {
-		EXPECT_NE(0, ret) TH_LOG("a %d-byte fsid was taken", variant->len);
-		TH_LOG("a %d-byte fsid: %s", variant->len, strerror(-ret));
+		EXPECT_NE(0, ret) TH_LOG("a %d-byte fsid (domain_id %zu bytes) was taken",
+					 variant->len, strlen(self->domain));
+		if (variant->err)
+			EXPECT_EQ(variant->err, ret);
+		TH_LOG("a %d-byte fsid (domain_id %zu bytes): %s", variant->len,
+		       strlen(self->domain), strerror(-ret));
 		goto after;
 	}
-	ASSERT_EQ(0, ret) TH_LOG("a %d-byte fsid: %s", variant->len, strerror(-ret));
+	ASSERT_EQ(0, ret) TH_LOG("a %d-byte fsid (domain_id %zu bytes): %s", variant->len,
+				 strlen(self->domain), strerror(-ret));
 	m = od_find(d, CACHEFILES_OP_OPEN, 0);
 	ASSERT_NE(NULL, m);
 	EXPECT_EQ(variant->len, m->cookie_key_size);

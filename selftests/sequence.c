@@ -349,6 +349,35 @@ TEST_F(sequence, emsgsize_keeps_read)
 }
 
 /*
+ * Answer an OPEN the test read itself (msg) as the daemon would, then
+ * serve the mount's READs by hand until the mount completes: it must.
+ */
+static void answer_open_serve_mount(struct __test_metadata *_metadata, struct od_daemon *d,
+				    struct od_mounter *mt, const struct cachefiles_msg *msg,
+				    const char *fsid)
+{
+	const struct cachefiles_open *o = (const void *)msg->data;
+	struct od_record rec = { 0 };
+	long deadline;
+
+	rec.msg_id = msg->msg_id;
+	rec.object_id = msg->object_id;
+	rec.anon_fd = o->fd;
+	snprintf(rec.cookie_key, sizeof(rec.cookie_key), "%s", fsid);
+	ASSERT_EQ(0, od_open_as(d, &rec, NULL, -1));
+	deadline = od_now_ms() + OD_WAIT_MS;
+	while (od_mount_wait(mt, 0) && od_now_ms() < deadline) {
+		struct od_record *m;
+
+		if (od_poll_in(d, 10) && !od_next(d, &m, 0))
+			od_reply(d, m);
+	}
+	ASSERT_EQ(-1, mt->pid) TH_LOG("the mount did not complete");
+	EXPECT_EQ(0, mt->result);
+	EXPECT_STREQ("", d->error);
+}
+
+/*
  * The same for an OPEN, whose length depends on its keys: EMSGSIZE installs no
  * anon fd; the full read installs exactly one, and the mount completes.
  */
@@ -361,8 +390,6 @@ TEST_F(sequence, emsgsize_keeps_open)
 	char buf[CACHEFILES_MSG_MAX_SIZE];
 	struct cachefiles_msg *msg = (void *)buf;
 	struct cachefiles_open *o = (void *)msg->data;
-	struct od_record rec = { 0 };
-	long deadline;
 	int fds;
 
 	ods_need_domain_id(_metadata);
@@ -381,22 +408,7 @@ TEST_F(sequence, emsgsize_keeps_open)
 	EXPECT_EQ(sizeof(volume_key), o->volume_key_size);
 	EXPECT_STREQ(volume_key, (char *)o->data);
 
-	/* answer it as the daemon would, then serve the mount's READs */
-	rec.msg_id = msg->msg_id;
-	rec.object_id = msg->object_id;
-	rec.anon_fd = o->fd;
-	snprintf(rec.cookie_key, sizeof(rec.cookie_key), "%s", variant->fixture);
-	ASSERT_EQ(0, od_open_as(d, &rec, NULL, -1));
-	deadline = od_now_ms() + OD_WAIT_MS;
-	while (od_mount_wait(&self->mt, 0) && od_now_ms() < deadline) {
-		struct od_record *m;
-
-		if (od_poll_in(d, 10) && !od_next(d, &m, 0))
-			od_reply(d, m);
-	}
-	ASSERT_EQ(-1, self->mt.pid) TH_LOG("the mount did not complete");
-	EXPECT_EQ(0, self->mt.result);
-	EXPECT_STREQ("", d->error);
+	answer_open_serve_mount(_metadata, d, &self->mt, msg, variant->fixture);
 }
 
 /*
@@ -431,6 +443,78 @@ TEST_F(sequence, emsgsize_keeps_close)
 	ASSERT_EQ(0, ret) TH_LOG("umount hangs");
 	ASSERT_EQ(0, um.result) TH_LOG("umount: %s", strerror(-um.result));
 	self->e.mounted = false;
+}
+
+/*
+ * The read() buffer of an OPEN at its length: cachefiles_ondemand_daemon_read()
+ * refuses a message longer than the buffer (n > buflen: EMSGSIZE,
+ * fs/cachefiles/ondemand.c:444 in 6.1.192, 443 in 6.12.118) before
+ * it makes the anon fd, and leaves the request queued.  A buffer of exactly
+ * the message's length takes it, without a byte written past it; one byte
+ * less gets EMSGSIZE, and the same OPEN is read whole afterwards.  Either
+ * way the mount then completes and reads right.
+ */
+FIXTURE(openbuf) {
+	struct ods_env e;
+	struct od_mounter mt;
+};
+
+FIXTURE_VARIANT(openbuf) {
+	int short_by;		/* the buffer: the OPEN's length less this */
+	int err;		/* what that read() gets: 0 for the message */
+};
+
+FIXTURE_VARIANT_ADD(openbuf, len_exact) { 0, 0 };
+FIXTURE_VARIANT_ADD(openbuf, len_less_1_emsgsize) { 1, -EMSGSIZE };
+
+FIXTURE_SETUP(openbuf)
+{
+	self->mt.pid = -1;
+	ASSERT_EQ(0, ods_up(&self->e));
+	od_stop(&self->e.d);
+}
+
+FIXTURE_TEARDOWN(openbuf)
+{
+	ods_down_mounter(_metadata, &self->e, &self->mt);
+}
+
+TEST_F(openbuf, read_open)
+{
+	static const char volume_key[] = "erofs,plain";
+	const size_t want = sizeof(struct cachefiles_msg) + sizeof(struct cachefiles_open) +
+			    sizeof(volume_key) + strlen("plain");
+	struct od_daemon *d = &self->e.d;
+	char buf[CACHEFILES_MSG_MAX_SIZE];
+	struct cachefiles_msg *msg = (void *)buf;
+	ssize_t got;
+	int fds;
+
+	ods_mount_pending(_metadata, &self->e, &self->mt, "plain");
+	fds = count_fds();
+	/* a canary past the buffer: the kernel must not write beyond it */
+	memset(buf, 0xa5, sizeof(buf));
+	got = dev_read(d, buf, want - variant->short_by);
+	EXPECT_EQ(variant->err ?: (ssize_t)want, got)
+		TH_LOG("a %zu-byte buffer for a %zu-byte OPEN: %s", want - variant->short_by,
+		       want, got < 0 ? strerror(-got) : "read");
+	EXPECT_EQ((char)0xa5, buf[want - variant->short_by])
+		TH_LOG("a byte written past the buffer");
+	if (got < 0) {
+		EXPECT_EQ(fds, count_fds()) TH_LOG("EMSGSIZE left an anon fd behind");
+		EXPECT_TRUE(od_poll_in(d, 0)) TH_LOG("the OPEN went with EMSGSIZE");
+		/* the same OPEN, read whole now */
+		got = dev_read(d, buf, want);
+	}
+	ASSERT_EQ(want, got) TH_LOG("%s", got < 0 ? strerror(-got) : "a short message");
+	EXPECT_EQ(fds + 1, count_fds());
+	ASSERT_EQ(CACHEFILES_OP_OPEN, msg->opcode);
+	EXPECT_EQ(want, msg->len);
+	EXPECT_EQ(0, dev_read(d, buf, sizeof(buf))) TH_LOG("the OPEN came twice");
+	answer_open_serve_mount(_metadata, d, &self->mt, msg, "plain");
+	self->e.mounted = !self->mt.result;
+	ASSERT_EQ(0, od_start(d));	/* the rest of the image, and umount's CLOSE */
+	ods_expect_image(_metadata, self->e.mnt, "plain");
 }
 
 ODS_MAIN
