@@ -35,9 +35,19 @@
  *   marks every pending request new again; each object, its anon fd gone,
  *   reopens (ondemand_object_worker()) before its READs come again.  Every
  *   reader ends with its file's bytes.
+ * restore_vs_cread: "restore" on one CPU while the other completes the READs
+ *   the daemon holds.  The READ_COMPLETE ioctl (cachefiles_ondemand_fd_ioctl())
+ *   takes the request out of cache->reqs under the xarray lock before it
+ *   completes it; restore marks what is still there new under the same
+ *   lock.  So a READ completed before the restore is never handed out
+ *   again, and one the restore caught is completed exactly once: by the
+ *   first of the two answers, the other getting EINVAL.
  *
  * slice: a few meetings, in the default run.  full: the long run, opt-in
- * (selftests/opt-in), for the debug flavour: -t 'hammer.full.*'.
+ * (selftests/opt-in), for the debug flavour: -t 'hammer.full.*'; there
+ * the two on cold caches have a quarter of the meetings (cold_meetings()).
+ * Each meeting that needs misses gets a cold cache of its own: the last
+ * one's would serve the reads from disk and leave nothing in flight.
  */
 #include <poll.h>
 #include <sched.h>
@@ -78,6 +88,19 @@ static void pin(int cpu)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
+/*
+ * Meetings on a cold cache: each is a mount and reads of a cold image,
+ * some 15 s on the debug flavour under TCG, so the full run has a quarter
+ * of them there, and the slice as many as the others.
+ */
+static int cold_meetings(const FIXTURE_VARIANT(hammer) *variant)
+{
+	return variant->meetings / 4 > 12 ? variant->meetings / 4 : variant->meetings;
+}
+
+/* a file of the basic tree in blocks of its own: in a cold cache, reading it misses */
+#define SURE_MISS	"odd-tail"
+
 /* A delay of n iterations: where in the window the two meet. */
 static void spin(unsigned int n)
 {
@@ -93,8 +116,9 @@ FIXTURE_SETUP(hammer)
 	for (int k = 0; k < NREADERS; k++)
 		self->r[k].pid = -1;
 	self->rnd = seed;
-	TH_LOG("seed %llu (ODS_SEED=%llu repeats it); %d meetings",
-	       (unsigned long long)seed, (unsigned long long)seed, variant->meetings);
+	TH_LOG("seed %llu (ODS_SEED=%llu repeats it); %d meetings, %d on cold caches",
+	       (unsigned long long)seed, (unsigned long long)seed, variant->meetings,
+	       cold_meetings(variant));
 	ASSERT_EQ(0, ods_up(&self->e));
 	self->failover = od_kernel_has_restore(&self->e.d);
 }
@@ -119,12 +143,18 @@ static void settled(struct __test_metadata *_metadata, FIXTURE_DATA(hammer) *sel
 	ods_expect_image(_metadata, self->e.mnt, "plain");
 }
 
-/* Three readers of random files of the image in self->files, started. */
+/*
+ * Three readers of the image in self->files, started: the first of a file
+ * that is sure to miss in a cold cache, the others of random ones.
+ */
 static void start_readers(struct __test_metadata *_metadata,
 			  FIXTURE_DATA(hammer) *self)
 {
 	for (int k = 0; k < NREADERS; k++) {
 		self->pick[k] = od_rand(&self->rnd) % self->nfiles;
+		for (int f = 0; !k && f < self->nfiles; f++)
+			if (!strcmp(self->files[f].path, SURE_MISS))
+				self->pick[k] = f;
 		ASSERT_EQ(0, od_reader_start(&self->r[k],
 			  ods_path(&self->e, self->files[self->pick[k]].path), 0, -1));
 	}
@@ -155,6 +185,22 @@ static int readers_end(struct __test_metadata *_metadata, FIXTURE_DATA(hammer) *
 		ok++;
 	}
 	return ok;
+}
+
+/* A cold cache for meeting i, bound and served by a new daemon thread. */
+static int recache(FIXTURE_DATA(hammer) *self, int i)
+{
+	struct od_daemon *d = &self->e.d;
+	int ret;
+
+	od_teardown(d);
+	ret = od_wait_dev_free(OD_WAIT_MS);
+	if (ret)
+		return ret;
+	/* the last one's volume and fan-out dirs: 200 meetings' would fill the disk's inodes */
+	od_rm_tree(self->e.cache);
+	od_test_dir(self->e.cache, sizeof(self->e.cache), OD_CACHE_ROOT, "m%d", i);
+	return od_bind(d, self->e.cache, NULL) ?: od_start(d);
 }
 
 /* -- write_vs_withdraw ------------------------------------------------------ */
@@ -382,13 +428,15 @@ TEST_F(hammer, release_vs_copen)
 		 * mount works (with failover; 5.19 fails its reads).  Between:
 		 * either, cleanly.
 		 */
-		if (close_first)
+		if (close_first) {
 			EXPECT_NE(0, self->mo.result)
 				TH_LOG("meeting %d: a copen after the close opened the object", i);
-		if (copen_first && self->failover)
+		}
+		if (copen_first && self->failover) {
 			EXPECT_EQ(0, self->mo.result)
 				TH_LOG("meeting %d: the copen came first, and the mount failed: %s",
 				       i, strerror(-self->mo.result));
+		}
 		if (self->mo.result) {
 			EXPECT_TRUE(self->mo.result == -EIO || self->mo.result == -ENOBUFS)
 				TH_LOG("meeting %d: the mount failed: %s", i,
@@ -571,12 +619,17 @@ TEST_F(hammer, crash_restore)
 	if (!self->failover)
 		SKIP(return, "no \"restore\": the kernel predates the failover series");
 	ASSERT_LT(0, self->nfiles = od_manifest_load("multi", &self->files));
-	for (int i = 0; i < variant->meetings && !ods_test_failed(_metadata); i++) {
+	for (int i = 0; i < cold_meetings(variant) && !ods_test_failed(_metadata); i++) {
 		int n;
 
+		ASSERT_EQ(0, recache(self, i)) TH_LOG("meeting %d", i);
 		ASSERT_EQ(0, ods_env_mount_image(&self->e, "multi")) TH_LOG("meeting %d", i);
 		od_set_script(d, write_then_die, NULL);
 		start_readers(_metadata, self);
+		/* the crash comes with a READ in flight, and maybe more */
+		for (long end = od_now_ms() + OD_WAIT_MS;
+		     !od_pending(d, CACHEFILES_OP_READ, held, OD_HOLD_MAX) && od_now_ms() < end;)
+			usleep(1000);
 		spin(od_rand(&self->rnd) % 2000000);
 		/*
 		 * The crash: the daemon stops where it is and its anon fds die
@@ -586,6 +639,7 @@ TEST_F(hammer, crash_restore)
 		for (int o = 0; o < d->nobj; o++)
 			od_close_anon(d, d->obj[o].object_id);
 		n = od_pending(d, CACHEFILES_OP_READ, held, OD_HOLD_MAX);
+		ASSERT_LT(0, n) TH_LOG("meeting %d: no READ came to crash under", i);
 		for (int k = 0; k < n; k++)
 			od_answered(d, held[k], -EPIPE);	/* the dead daemon's */
 		dropped += n;
@@ -596,7 +650,137 @@ TEST_F(hammer, crash_restore)
 		readers_end(_metadata, self, false);
 		EXPECT_EQ(0, ods_env_umount(&self->e)) TH_LOG("meeting %d", i);
 	}
-	TH_LOG("%d READs died with a daemon after their data was written", dropped);
+	TH_LOG("%d READs died with a daemon after their data was written, in %d meetings",
+	       dropped, cold_meetings(variant));
+	settled(_metadata, self);
+}
+
+/* -- restore_vs_cread ------------------------------------------------------- */
+
+struct completer {
+	pthread_t t;
+	struct od_daemon *d;
+	struct od_record **held;
+	int n;
+	int ready;
+	long long start;	/* when to begin (CLOCK_MONOTONIC, ns; 0: not yet told) */
+	long long t0, t1;	/* the first READ_COMPLETE began, the last ended */
+};
+
+/* Until the clock reads t (ns): a busy wait, as spin() is. */
+static void spin_until(long long t)
+{
+	while (now_ns() < t)
+		;
+}
+
+/* The held READs answered (data, then READ_COMPLETE) on the other CPU. */
+static void *completer_main(void *arg)
+{
+	struct completer *c = arg;
+	long long start;
+
+	pin(1);
+	__atomic_store_n(&c->ready, 1, __ATOMIC_RELEASE);
+	while (!(start = __atomic_load_n(&c->start, __ATOMIC_ACQUIRE)))
+		;
+	spin_until(start);
+	c->t0 = now_ns();
+	for (int k = 0; k < c->n; k++)
+		od_reply(c->d, c->held[k]);
+	c->t1 = now_ns();
+	return NULL;
+}
+
+/*
+ * The READs of this meeting (records from the first-th on) that are the
+ * request m: its id, object and range (an id alone could be reused).
+ * How many came, and how many of them were completed.
+ */
+static int copies(struct od_daemon *d, int first, const struct od_record *m, int *completed)
+{
+	struct od_record *r;
+	int n = 0;
+
+	*completed = 0;
+	for (int j = first; (r = od_find(d, CACHEFILES_OP_READ, j)); j++) {
+		if (r->msg_id != m->msg_id || r->object_id != m->object_id ||
+		    r->off != m->off || r->rlen != m->rlen)
+			continue;
+		n++;
+		*completed += r->answered && !r->reply;
+	}
+	return n;
+}
+
+TEST_F(hammer, restore_vs_cread)
+{
+	struct od_daemon *d = &self->e.d;
+	struct od_holder h;
+	int first[2] = { 0 }, overlap = 0, again = 0;	/* restore, the READ_COMPLETEs first */
+	long long span = 2000000;	/* the last meeting's READ_COMPLETEs took (ns) */
+
+	if (!self->failover)
+		SKIP(return, "no \"restore\": the kernel predates the failover series");
+	ASSERT_LT(0, self->nfiles = od_manifest_load("multi", &self->files));
+	pin(0);
+	od_holder_init(&h);
+	for (int i = 0; i < cold_meetings(variant) && !ods_test_failed(_metadata); i++) {
+		struct od_record *held[OD_HOLD_MAX];
+		struct completer c = { .d = d, .held = held };
+		long long now, r0, r1;
+		int reads;
+
+		ASSERT_EQ(0, recache(self, i)) TH_LOG("meeting %d", i);
+		ASSERT_EQ(0, ods_env_mount_image(&self->e, "multi")) TH_LOG("meeting %d", i);
+		reads = od_count(d, CACHEFILES_OP_READ);
+		od_set_script(d, od_hold_reads, &h);
+		od_holder_set(&h, 1);
+		start_readers(_metadata, self);
+		ASSERT_EQ(0, od_holder_wait(&h, 1, OD_WAIT_MS)) TH_LOG("meeting %d: no READ", i);
+		spin(od_rand(&self->rnd) % SPREAD);	/* more may come */
+		od_holder_set(&h, 0);
+		c.n = od_holder_take(&h, held, OD_HOLD_MAX);
+		ASSERT_EQ(0, pthread_create(&c.t, NULL, completer_main, &c));
+		await(&c.ready);
+		/*
+		 * From now, the READ_COMPLETEs begin within one span of them,
+		 * the restore within two: before, among or after them.
+		 */
+		now = now_ns();
+		__atomic_store_n(&c.start, now + 1 + od_rand(&self->rnd) % (span + 1),
+				 __ATOMIC_RELEASE);
+		spin_until(now + od_rand(&self->rnd) % (2 * span + 1));
+		r0 = now_ns();
+		EXPECT_EQ(0, od_cmd(d, "restore")) TH_LOG("meeting %d", i);
+		r1 = now_ns();
+		pthread_join(c.t, NULL);
+		span = c.t1 - c.t0;
+		first[0] += r1 < c.t0;
+		first[1] += c.t1 < r0;
+		overlap += !(r1 < c.t0) && !(c.t1 < r0);
+
+		readers_end(_metadata, self, false);
+		EXPECT_EQ(0, od_wait_answered(d, CACHEFILES_OP_READ, OD_WAIT_MS))
+			TH_LOG("meeting %d: a READ left unanswered", i);
+		for (int k = 0; k < c.n; k++) {
+			int completed, n = copies(d, reads, held[k], &completed);
+
+			again += n - 1;
+			EXPECT_EQ(1, completed)
+				TH_LOG("meeting %d: READ %u came %d times, completed %d", i,
+				       held[k]->msg_id, n, completed);
+			/* completed before the restore began: not handed out again */
+			if (c.t1 < r0) {
+				EXPECT_EQ(1, n)
+					TH_LOG("meeting %d: READ %u came again after its READ_COMPLETE",
+					       i, held[k]->msg_id);
+			}
+		}
+		EXPECT_EQ(0, ods_env_umount(&self->e)) TH_LOG("meeting %d", i);
+	}
+	TH_LOG("restore came first %d times, the READ_COMPLETEs %d, they overlapped %d; %d READs came again",
+	       first[0], first[1], overlap, again);
 	settled(_metadata, self);
 }
 
