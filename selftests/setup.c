@@ -358,7 +358,8 @@ static int command(FIXTURE_DATA(setup) *self, const struct step *s)
 
 /*
  * The daemon library takes the bound fd over, and a mount on it reads
- * the image right: 0, or what failed (-EILSEQ: wrong data).
+ * the image right: 0, or what failed (od_check_image()'s -errno, -EILSEQ
+ * for wrong data; -EPROTO: the daemon noted a failure of its own).
  */
 static int serve(FIXTURE_DATA(setup) *self, int i)
 {
