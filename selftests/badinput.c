@@ -113,10 +113,11 @@ static void aftermath(struct __test_metadata *_metadata, struct world *w,
 	off_t size = od_blob_size("plain");
 	char sha[65];
 
-	if (w->read)
+	if (w->read) {
 		EXPECT_EQ(0, od_reply(d, w->read))
 			TH_LOG("the held READ %u was completed or dropped by the junk",
 			       w->read->msg_id);
+	}
 	switch (after) {
 	case KEPT:
 		EXPECT_EQ(0, od_reply(d, w->open))
@@ -407,9 +408,10 @@ TEST_F(cread, ioctl_then_reply)
 
 	ret = ioctl(fd, cmd, id) ? -errno : 0;
 	EXPECT_EQ(-EINVAL, ret) TH_LOG("ioctl(%#x, %lu): %s", cmd, id, strerror(-ret));
-	if (other)
+	if (other) {
 		EXPECT_EQ(0, od_reply(d, other))
 			TH_LOG("the READ of the other object was completed through the wrong fd");
+	}
 	aftermath(_metadata, w, after);
 }
 
@@ -552,21 +554,23 @@ TEST_F(anonwrite, write_then_complete)
 	 * 6.8 __cachefiles_prepare_write() says ENOBUFS) or written where
 	 * asked.  6.1..6.7 write it at round_down(off): first_bad_line().
 	 */
-	if (variant->or_lands && ret >= 0)
+	if (variant->or_lands && ret >= 0) {
 		TH_LOG("pwrite at %lld took %zd bytes; they must land at %lld",
 		       (long long)off, ret, (long long)off);
-	else if (variant->or_lands && (ret == -EINVAL || ret == -ENOBUFS))
+	} else if (variant->or_lands && (ret == -EINVAL || ret == -ENOBUFS)) {
 		TH_LOG("pwrite at %lld refused with %s%s", (long long)off, strerror(-ret),
 		       ret == -ENOBUFS ? " (6.8 on: a cache write must start on a page)" : "");
-	else
+	} else {
 		EXPECT_EQ(variant->err ?: (ssize_t)variant->len, ret)
 			TH_LOG("%s(%zu bytes at %lld, buffer +%zu): %s",
 			       variant->iov[0] ? "pwritev" : "pwrite", variant->len,
 			       (long long)off, variant->misalign,
 			       ret < 0 ? strerror(-ret) : "accepted");
-	if (ret > 0 && variant->base == AT_EOF)
+	}
+	if (ret > 0 && variant->base == AT_EOF) {
 		EXPECT_EQ(off, lseek(o->anon_fd, off, SEEK_DATA))
 			TH_LOG("the write past the end is not in the cache file");
+	}
 
 	EXPECT_EQ(0, od_cread(d, w->read->object_id, w->read->msg_id))
 		TH_LOG("the held READ did not survive the bad write");

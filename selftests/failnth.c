@@ -553,8 +553,9 @@ TEST_F_TIMEOUT(failnth, sweep, 600)
 			       row.end ? errname(row.end) : "ok", od_now_ms() - t0);
 		fflush(stdout);	/* the harness's child leaves with _exit() */
 		/* a step that was not failed must simply work */
-		if (row.left)
+		if (row.left) {
 			EXPECT_LE(0, row.ret) TH_LOG("N=%u: failed though nothing was injected", n);
+		}
 		EXPECT_LE(0, row.left) TH_LOG("N=%u: fail-nth unreadable", n);
 		EXPECT_NE(-ETIMEDOUT, row.ret) TH_LOG("N=%u: the step hangs", n);
 		EXPECT_NE(-EPIPE, row.ret) TH_LOG("N=%u: the step died", n);

@@ -338,8 +338,9 @@ TEST_F(inject, cache_io_error)
 		EXPECT_EQ(variant->reader, self->r.result)
 			TH_LOG("reader: %s after %lld bytes", strerror(-self->r.result),
 			       (long long)self->r.bytes);
-		if (!self->r.result)
+		if (!self->r.result) {
 			EXPECT_STREQ(sha, self->r.sha256) TH_LOG("wrong data under injection");
+		}
 		break;
 	case AT_UMOUNT:
 		EXPECT_EQ(0, ods_env_umount(&self->e));
