@@ -86,6 +86,8 @@ main() {
 	. "$top/vm/stages/boot.sh"
 	# shellcheck source=vm/stages/repro.sh
 	. "$top/vm/stages/repro.sh"
+	# shellcheck source=vm/stages/volume.sh
+	. "$top/vm/stages/volume.sh"
 	parse_options "$@"
 	check_options
 	if [ -n "$opt_report" ]; then
@@ -115,6 +117,9 @@ main() {
 		stage_build "$tree" "$obj" "$build"
 		stage_list "$sel" "$work" "${opt_globs[@]}"
 		[ -s "$work/tests" ] || fail "$E_USAGE" "--repro $opt_repro: no such test; see ./run_tests.sh --list"
+		if awk '$2 ~ /^volume\./ { found = 1 } END { exit !found }' "$work/tests"; then
+			fail "$E_USAGE" "--repro $opt_repro: a reproducer does not carry the volume fixture's 2 GiB disk"
+		fi
 	fi
 	stage_kernel "$tree" "$stamp" "$opt_flavour" "$opt_coverage" "$opt_kernel" "$opt_list"
 	stage_build "$tree" "$obj" "$build"
@@ -144,6 +149,7 @@ main() {
 		exit "$ODS_EXIT_SKIPPED"
 	fi
 	stage_initramfs "$sel" "$obj" "$kconf" "$opt_kernel" "$build" "$work"
+	stage_volume "$work/tests"
 	run_vms
 }
 

@@ -5,10 +5,11 @@
 # --semantics, apply bench/semantics.list instead: kernels with other,
 # correct semantics, on which the whole suite must pass.
 #
-#   bench/mutants.sh [--semantics] [--only ID]... [-t GLOB]...
+#   bench/mutants.sh [--semantics] [--only ID]... [-t GLOB]... [--timeout SECS]
 #
 # A list line may name the flavour its variant is run on (fifth field:
-# default, debug or modules; debug runs get --timeout 300) and the tests to
+# default, debug or modules; debug runs get --timeout 300, and --timeout
+# sets every run's, for the long opt-in tests) and the tests to
 # run (sixth field, space-separated globs); -t on the command line replaces
 # every variant's own globs.  Each flavour of the scratch tree is its own
 # cached build (the first debug one takes minutes).
@@ -21,12 +22,13 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/vm/deps.sh" bench "$ODS_DEFAULT_KSRC" || exit
 
 list=$top/bench/mutants.list want=killed
-only=() globs=()
+only=() globs=() timeout=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--semantics) list=$top/bench/semantics.list want=passed; shift ;;
 	--only) only+=("$2"); shift 2 ;;
 	-t) globs+=(-t "$2"); shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
 	*) die $E_USAGE "bench/mutants.sh: unknown option $1" ;;
 	esac
 done
@@ -74,6 +76,7 @@ for id in $ids; do
 		flavour=${flavour:-default}
 		args=(--ksrc "$scratch" --out "$out/$id" --flavour "$flavour")
 		[ "$flavour" = debug ] && args+=(--timeout 300)
+		[ -z "$timeout" ] || args+=(--timeout "$timeout")
 		if [ ${#globs[@]} -gt 0 ]; then
 			args+=("${globs[@]}")
 		else

@@ -33,7 +33,7 @@
 #define OD_CACHE_ROOT	"/cache"
 #define OD_MNT_ROOT	"/mnt"
 #define OD_BLOCK	4096
-#define OD_MAX_RECORDS	8192
+#define OD_MAX_RECORDS	(1 << 18)	/* volume.exact.tree: some 48000 READs */
 #define OD_MAX_OBJECTS	256
 /* a key of up to NAME_MAX bytes (fscache's limit) with its NUL, and one more */
 #define OD_KEY_MAX	(NAME_MAX + 2)

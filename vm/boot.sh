@@ -12,6 +12,7 @@
 #     --gdb               QEMU gdb stub on tcp::1234, guest stopped at start
 #     --smp N             guest CPUs (default ODS_VM_CPUS)
 #     --again             a further boot of the same VM: append to its files
+#     --volume FILE       the volume fixture's disk (fixtures/volume.sh), read-only
 #
 # OUTDIR gets console.log (kernel console), ktap.raw and files.raw (the two
 # result ports, docs/protocol.md).  Exit: 0 the guest ended by itself;
@@ -35,7 +36,7 @@ here=$(dirname "$0")
 append="$ODS_GUEST_APPEND ${ODS_APPEND:-}"
 
 parse() {
-	accel=tcg limit=$ODS_BOOT_LIMIT alive=$ODS_BOOT_ALIVE quiet=0 interactive=0 gdb=0 smp=$ODS_VM_CPUS again=0
+	accel=tcg limit=$ODS_BOOT_LIMIT alive=$ODS_BOOT_ALIVE quiet=0 interactive=0 gdb=0 smp=$ODS_VM_CPUS again=0 volume=
 	while [ $# -gt 4 ]; do
 		case $1 in
 		--accel) accel=$2; shift 2 ;;
@@ -46,6 +47,7 @@ parse() {
 		--gdb) gdb=1; shift ;;
 		--smp) smp=$2; shift 2 ;;
 		--again) again=1; shift ;;
+		--volume) volume=$2; shift 2 ;;
 		*) die "$E_USAGE" "vm/boot.sh: unknown option $1" ;;
 		esac
 	done
@@ -99,8 +101,11 @@ main() {
 	[ "$again" = 1 ] || { : > "$out/ktap.raw"; : > "$out/files.raw"; : > "$out/console.log"; }
 	# this boot's part of the results port starts here
 	from=$(($(stat -c %s "$out/ktap.raw") + 1))
+	voldrive=()
+	[ -z "$volume" ] || voldrive=(-drive "file=$volume,if=virtio,format=raw,readonly=on")
 	qemu_cmd "$accel" "$smp" "$kernel" "$initrd" "$append" \
 		-drive "file=$disk,if=virtio,format=raw,cache=unsafe" \
+		"${voldrive[@]}" \
 		-device virtio-serial-pci \
 		-chardev "file,id=ktap,path=$out/ktap.raw,append=on" -device "virtserialport,chardev=ktap,name=$ODS_PORT_KTAP" \
 		-chardev "file,id=files,path=$out/files.raw,append=on" -device "virtserialport,chardev=files,name=$ODS_PORT_FILES"

@@ -42,6 +42,7 @@ ODS_VM_MEM_MIB=1024		# guest memory
 ODS_VM_CPUS=2			# guest CPUs
 ODS_CACHE_DISK=2G		# each VM's cache disk (sparse) ...
 ODS_CACHE_DISK_INODES=131072	# ... with inodes for every test's volumes
+ODS_VOLUME_CACHE_DISK=4G	# ... or this, in a run with the volume fixture (2 GiB of blob)
 ODS_GUEST_APPEND="nokaslr loglevel=6 hung_task_panic=0 slub_debug=A,radix_tree_node"	# the test VMs' kernel command line
 ODS_REPRO_QEMU_BOUND=300	# a reproducer's boot beyond twice its test's timeout (run.sh)
 ODS_BENCH_BOOT_TIMEOUT=120	# bench/run's bare boot

@@ -52,3 +52,15 @@ boot() { PATH=$B/bin:$PATH FAKE_GUEST=$1 run "$TOP/vm/boot.sh" --alive 2 --limit
 	assert_success
 	[ ! -e "$B/out/watchdog" ]
 }
+
+@test "--volume attaches the volume fixture's disk read-only, after the cache disk" {
+	touch "$B/volume.img"
+	PATH=$B/bin:$PATH FAKE_GUEST=alive run "$TOP/vm/boot.sh" --alive 2 --limit 60 --volume "$B/volume.img" \
+		"$B/kernel" "$B/initrd" "$B/disk" "$B/out"
+	assert_success
+	# the guest finds the cache disk at /dev/vda and this one at /dev/vdb
+	grep -q -- "-drive file=$B/disk,if=virtio,format=raw,cache=unsafe -drive file=$B/volume.img,if=virtio,format=raw,readonly=on " "$B/out/qemu.cmd"
+	boot alive
+	run grep -q readonly "$B/out/qemu.cmd"
+	assert_failure
+}

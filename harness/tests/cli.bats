@@ -301,6 +301,9 @@ fake_tree() {
 	ODS_BUILD=$b rt --repro no.such.test
 	assert_failure 2
 	assert_line --partial "--repro no.such.test: no such test"
+	ODS_BUILD=$b rt --repro volume.exact.tree
+	assert_failure 2
+	one_line "a reproducer does not carry the volume fixture's 2 GiB disk"
 	r=$BATS_TEST_TMPDIR/r
 	ODS_BUILD=$b rt --repro anonwrite.unaligned_off.write_then_complete --out "$r"
 	assert_success

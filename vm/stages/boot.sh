@@ -20,7 +20,7 @@ stage_plan() {
 # prepare_vm OUT WORK K: VM K's world: its share of the plan (the tests
 # it has not run yet), settings, initrd and a fresh cache disk
 prepare_vm() {
-	local out=$1 work=$2 k=$3 vm=$1/vm$3
+	local out=$1 work=$2 k=$3 vm=$1/vm$3 size=$ODS_CACHE_DISK
 	mkdir -p "$vm/run/etc/ods"
 	touch "$vm/ktap.raw"
 	{ cat "$out/guest.config"; echo "ODS_VM=$k"; } > "$vm/run/etc/ods/config"
@@ -32,8 +32,10 @@ prepare_vm() {
 	cat "$work/base.cpio.gz" "$vm/run.cpio.gz" > "$vm/initrd"
 	rm -f "$vm/cache.img"
 	# sparse; inodes for every test's cache volumes (~260 each), which the
-	# runner sets aside instead of deleting
-	if ! { truncate -s "$ODS_CACHE_DISK" "$vm/cache.img" && mkfs.ext4 -q -F -N "$ODS_CACHE_DISK_INODES" "$vm/cache.img"; }; then
+	# runner sets aside instead of deleting; room for the volume fixture's
+	# blob when it is there (stage_volume)
+	[ -z "${volume:-}" ] || size=$ODS_VOLUME_CACHE_DISK
+	if ! { truncate -s "$size" "$vm/cache.img" && mkfs.ext4 -q -F -N "$ODS_CACHE_DISK_INODES" "$vm/cache.img"; }; then
 		say "cannot make the cache disk in $vm"
 		return "$E_ENV"
 	fi
@@ -71,6 +73,7 @@ boot_one() {
 	local vm=$1/vm$3 again=() rc end n why kfrom=0 cfrom=0 deaths=0
 	while :; do
 		"$top/vm/boot.sh" --accel "$accel" --alive "$alive" --limit "$limit" --quiet "$quiet" "${again[@]}" \
+			${volume:+--volume "$volume"} \
 			"$bzimage" "$vm/initrd" "$vm/cache.img" "$vm"
 		rc=$?
 		# a fresh VM that does not come up is a dead VM, not a kernel that
@@ -191,5 +194,5 @@ stage_shell() {
 		say "  gdb $5/vmlinux -ex 'target remote :1234' -ex continue"
 		gdb=(--gdb)
 	fi
-	"$top/vm/boot.sh" --accel "$a" --interactive "${gdb[@]}" "$4" "$out/vm1/initrd" "$out/vm1/cache.img" "$out/vm1"
+	"$top/vm/boot.sh" --accel "$a" --interactive "${gdb[@]}" ${volume:+--volume "$volume"} "$4" "$out/vm1/initrd" "$out/vm1/cache.img" "$out/vm1"
 }

@@ -1,0 +1,28 @@
+# shellcheck shell=bash
+# run_tests.sh's stage for the volume fixture (fixtures/volume.sh): a disk
+# of 2 GiB, built only for a run that selects a volume.* test, once per
+# input (the script, the tree generator, the mkfs binaries) in
+# $ODS_CACHE/volume, under a lock: runs of both kernels share one disk.
+# $top is the repository (run_tests.sh); $volume is read by vm/stages/boot.sh
+# shellcheck disable=SC2154,SC2034
+
+# stage_volume TESTS: $volume, the disk's path if TESTS ("binary name
+# index" lines) select a volume test, or empty
+stage_volume() {
+	local key dir
+	volume=""
+	awk '$2 ~ /^volume\./ { found = 1 } END { exit !found }' "$1" || return 0
+	key=$(cat "$top/fixtures/volume.sh" "$top/fixtures/gen-tree.sh" "$(command -v mkfs.erofs)" "$(command -v mkfs.ext4)" |
+		sha256sum | cut -c1-12)
+	dir=$ODS_CACHE/volume/$key
+	{ mkdir -p "$dir" && exec 7> "$dir.lock"; } || fail "$E_ENV" "cannot create $dir.lock"
+	flock -w "$ODS_BUILD_LOCK_WAIT" 7 ||
+		fail "$E_ENV" "another run held $dir.lock for $((ODS_BUILD_LOCK_WAIT / 60)) min"
+	if [ ! -f "$dir/done" ]; then
+		tick "building the volume fixture (2 GiB, about 2 min)" "" "$top/fixtures/volume.sh" "$dir" > "$dir.log" 2>&1 ||
+			fail "$E_ENV" "cannot build the volume fixture in $dir (see $dir.log)"
+		touch "$dir/done"
+	fi
+	exec 7>&-
+	volume=$dir/disk.img
+}
