@@ -92,7 +92,10 @@ lint-c:
 check-bare:
 	harness/tests/bare-machine.sh
 
+# every JUnit file must be XML a CI reader takes (a kernel log once held
+# bytes that were not UTF-8), then the runs' totals
 totals:
+	@for j in build/junit-*.xml; do xmllint --noout "$$j" || { echo "$$j: not well-formed XML" >&2; exit 1; }; done
 	cat build/results-*/summary.md.totals | awk '{ p += $$1; f += $$3; s += $$5 } \
 		END { printf "total: %d passed, %d failed, %d skipped\n", p, f, s }'
 

@@ -368,3 +368,22 @@ PY
 	assert_line --regexp "^case a.x.two Failure "
 	assert_line --regexp "^case b.y.three Skipped "
 }
+
+@test "JUnit XML stays XML when a kernel log holds bytes that are not UTF-8" {
+	make_run "$R" "1..3
+ok 1 a.x.one
+ok 2 a.x.two
+ok 3 b.y.three"
+	# what cachetag.tag_binary made the kernel print: its tag's raw bytes,
+	# next to a control character and text that is UTF-8
+	add_file "$R" 2-a.x.two dmesg "$(printf '[ 5.9] FS-Cache: Cache "\x80\x81\xbf" added \x01 caf\xc3\xa9')"
+	report --junit "$R/junit.xml"
+	assert_success
+	run xmllint --noout "$R/junit.xml"
+	assert_success
+	run /usr/bin/python3 -c 'import sys; from junitparser import JUnitXml; print(sum(1 for s in JUnitXml.fromfile(sys.argv[1]) for c in s))' "$R/junit.xml"
+	assert_success
+	assert_output 3
+	run xmllint --xpath 'string(//testcase[@name="two"]/system-err)' "$R/junit.xml"
+	assert_output --partial 'FS-Cache: Cache "" added  café'
+}
