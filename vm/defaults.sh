@@ -21,6 +21,7 @@ ODS_PROFILED_FSCACHE="fs/fscache fs/netfs"
 
 # -- timeouts (seconds) and limits
 ODS_TEST_TIMEOUT=30		# --timeout's default: one test in the guest
+ODS_VOLUME_TIMEOUT=1800		# the least --timeout a run of volume.* tests takes (README: up to 5 min each)
 ODS_ALIVE_KVM=15		# a KVM guest's console may be silent this long until it says it is alive
 ODS_ALIVE_TCG=120		# ... a TCG one's this long
 ODS_DEBUG_ALIVE_TCG=480		# ... a TCG debug kernel's (silent for 2 min and more while it boots on a busy host)

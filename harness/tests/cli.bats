@@ -287,6 +287,10 @@ fake_tree() {
 		assert_failure 2
 		one_line "--repro writes one test's reproducer and exits"
 	done
+	# the volume tests take minutes: refused before anything is built
+	rt -t 'volume.*'
+	assert_failure 2
+	one_line "the volume.* tests take minutes each: run them with --timeout 1800 or more"
 	(. "$TOP/vm/lib.sh" && [ -f "$(kbuild_dir "$(debian_tree "${ODS_DEFAULT_KSRC#debian:}")" default 0)/bzImage" ]) ||
 		skip "the default kernel is not built yet (./run_tests.sh builds it)"
 	# a directory that holds other things is never written into

@@ -165,6 +165,11 @@ check_options() {
 	[ -z "$opt_seed" ] || [[ $opt_seed =~ ^[0-9]+$ ]] || fail "$E_USAGE" "--seed takes a whole number, not '$opt_seed'"
 	for g in "${opt_globs[@]}"; do
 		[[ $g =~ ^[][A-Za-z0-9_.*?!-]+$ ]] || fail "$E_USAGE" "-t '$g' is not a test-name glob (letters, digits, _ . - and * ? [ ] only)"
+		# only a glob that begins with "volume" selects these opt-in tests
+		if [[ $g == volume* ]] && [ "$opt_timeout" -lt "$ODS_VOLUME_TIMEOUT" ] &&
+			[ "$opt_list$opt_build_only$opt_shell$opt_gdb" = 0000 ]; then
+			fail "$E_USAGE" "the volume.* tests take minutes each: run them with --timeout $ODS_VOLUME_TIMEOUT or more"
+		fi
 	done
 	if [ -n "$opt_repro" ]; then
 		[[ $opt_repro =~ ^[A-Za-z0-9_.-]+$ ]] || fail "$E_USAGE" "--repro takes one test's fixture.variant.test name (see --list), not '$opt_repro'"

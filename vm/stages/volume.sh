@@ -7,7 +7,8 @@
 # shellcheck disable=SC2154,SC2034
 
 # stage_volume TESTS: $volume, the disk's path if TESTS ("binary name
-# index" lines) select a volume test, or empty
+# index" lines) select a volume test, or empty (check_options() has
+# refused a --timeout too short for them)
 stage_volume() {
 	local key dir
 	volume=""
