@@ -47,6 +47,37 @@ off_t od_blob_size(const char *name)
 	return stat(path, &st) ? -errno : st.st_size;
 }
 
+char *od_blob_read(const char *name, off_t *size)
+{
+	int fd = od_blob_open(name);
+	char *buf;
+
+	*size = od_blob_size(name);
+	buf = fd >= 0 && *size >= 0 ? malloc(*size ?: 1) : NULL;
+	if (buf && pread(fd, buf, *size, 0) != *size) {
+		free(buf);
+		buf = NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+	return buf;
+}
+
+int od_blob_write(const char *name, const char *buf, off_t size, off_t at)
+{
+	char path[PATH_MAX];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", OD_BLOB_DIR, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (pwrite(fd, buf, size, at) != size)
+		ret = -(errno ?: EIO);
+	close(fd);
+	return ret;
+}
+
 /*
  * A full table (a long hammer) reuses the oldest slot whose anon fd is
  * closed: an object the kernel can no longer reach through the daemon.

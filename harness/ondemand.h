@@ -174,6 +174,10 @@ int od_object_add(struct od_daemon *d, struct od_record *m, const char *blob,
 off_t od_blob_size(const char *name);
 /* A blob of OD_BLOB_DIR opened read-only: the fd, or -errno. */
 int od_blob_open(const char *name);
+/* A blob's bytes, malloc'd, their count in *size; NULL on failure. */
+char *od_blob_read(const char *name, off_t *size);
+/* A new blob of OD_BLOB_DIR: size bytes of buf at offset at, holes before.  0 or -errno. */
+int od_blob_write(const char *name, const char *buf, off_t size, off_t at);
 /*
  * A script that answers an OPEN by hand, once the mount that sent it (the
  * test thread) waits for it: copen with size (the blob's own with

@@ -31,30 +31,19 @@ FIXTURE_VARIANT_ADD(farblob, past_2gib) { "far2g", 524188 };
 FIXTURE_VARIANT_ADD(farblob, past_4gib) { "far4g", 1048476 };
 FIXTURE_VARIANT_ADD(farblob, top) { "fartop", 4294966957ULL };
 
-/* OD_BLOB_DIR/to: from's bytes at off, holes before them.  0 or -errno. */
-static int far_copy(const char *from, const char *to, off_t off)
-{
-	off_t size = od_blob_size(from);
-	char path[PATH_MAX], *buf = malloc(size > 0 ? size : 1);
-	int in = od_blob_open(from), out, ret = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", OD_BLOB_DIR, to);
-	out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (size < 0 || !buf || in < 0 || out < 0 || pread(in, buf, size, 0) != size ||
-	    pwrite(out, buf, size, off) != size)
-		ret = -(errno ?: EIO);
-	free(buf);
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	return ret;
-}
-
 FIXTURE_SETUP(farblob)
 {
+	char *buf;
+	off_t size;
+	int ret;
+
 	snprintf(self->blob, sizeof(self->blob), "%s-blob", variant->image);
-	ASSERT_EQ(0, far_copy("multi-blob", self->blob, variant->shift * OD_BLOCK));
+	buf = od_blob_read("multi-blob", &size);
+	ASSERT_NE(NULL, buf);
+	/* multi-blob's bytes at the shift, holes before them */
+	ret = od_blob_write(self->blob, buf, size, variant->shift * OD_BLOCK);
+	free(buf);
+	ASSERT_EQ(0, ret);
 	self->size = od_blob_size(self->blob);
 	ASSERT_EQ(0, ods_up(&self->e));
 }

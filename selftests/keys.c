@@ -76,6 +76,7 @@ FIXTURE_VARIANT_ADD(keys, dom_high_189_base64_254) { HIGH, 189, true, true };
  * lookup in cachefiles_look_up_object() would refuse; 6.1.192 mounts,
  * serves and finds it again all the same (why is not pinned down here)
  */
+/* 258 characters, cut to "E2" (u8 d_name_len), so found again: keyclash.c */
 FIXTURE_VARIANT_ADD(keys, dom_high_190_base64) { HIGH, 190, true, true };
 FIXTURE_VARIANT_ADD(keys, slash_9_volume_dir) { SLASH, 9, false, false };
 FIXTURE_VARIANT_ADD(keys, dom_slash_9_base64) { SLASH, 9, true, true };
