@@ -196,17 +196,23 @@ static inline void ods_expect_image(struct __test_metadata *_metadata,
 
 /*
  * Mount fsid (in domain, if not NULL) in a child, bounded: 0 or the
- * mount's -errno; a mount that hangs fails the test.  For values that
- * may wedge the kernel (the key and tag sweeps).
+ * mount's -errno; a mount that hangs fails the test and gives -ETIMEDOUT
+ * (not 0: it mounted nothing).  For values that may wedge the kernel (the
+ * key and tag sweeps).
  */
 static inline int ods_env_mount_bounded(struct __test_metadata *_metadata,
 					struct ods_env *e, struct od_mounter *mo,
 					const char *fsid, const char *domain)
 {
+	int hung;
+
 	ASSERT_EQ(0, od_mount_start(mo, fsid, domain, e->mnt)) {
 		return -1;
 	}
-	EXPECT_EQ(0, od_mount_wait(mo, OD_WAIT_MS)) TH_LOG("the mount hangs");
+	hung = od_mount_wait(mo, OD_WAIT_MS);
+	EXPECT_EQ(0, hung) TH_LOG("the mount hangs");
+	if (hung)
+		return -ETIMEDOUT;
 	e->mounted = !mo->result;
 	return mo->result;
 }
