@@ -117,7 +117,7 @@ main() {
 		stage_build "$tree" "$obj" "$build"
 		stage_list "$sel" "$work" "${opt_globs[@]}"
 		[ -s "$work/tests" ] || fail "$E_USAGE" "--repro $opt_repro: no such test; see ./run_tests.sh --list"
-		if awk '$2 ~ /^volume\./ { found = 1 } END { exit !found }' "$work/tests"; then
+		if selects_volume "$work/tests"; then
 			fail "$E_USAGE" "--repro $opt_repro: a reproducer does not carry the volume fixture's 2 GiB disk"
 		fi
 	fi

@@ -6,13 +6,19 @@
 # $top is the repository (run_tests.sh); $volume is read by vm/stages/boot.sh
 # shellcheck disable=SC2154,SC2034
 
-# stage_volume TESTS: $volume, the disk's path if TESTS ("binary name
-# index" lines) select a volume test, or empty (check_options() has
-# refused a --timeout too short for them)
+# selects_volume TESTS: do TESTS ("binary name index" lines) hold a
+# volume test?
+selects_volume() {
+	awk '$2 ~ /^volume\./ { found = 1 } END { exit !found }' "$1"
+}
+
+# stage_volume TESTS: $volume, the disk's path if TESTS select a volume
+# test, or empty (check_options() has refused a --timeout too short for
+# them)
 stage_volume() {
 	local key dir
 	volume=""
-	awk '$2 ~ /^volume\./ { found = 1 } END { exit !found }' "$1" || return 0
+	selects_volume "$1" || return 0
 	key=$(cat "$top/fixtures/volume.sh" "$top/fixtures/gen-tree.sh" "$(command -v mkfs.erofs)" "$(command -v mkfs.ext4)" |
 		sha256sum | cut -c1-12)
 	dir=$ODS_CACHE/volume/$key
