@@ -230,6 +230,27 @@ int od_close_anon(struct od_daemon *d, int object_id)
 	return fd < 0 ? -EBADF : close(fd) ? -errno : 0;
 }
 
+int od_close_anons(struct od_daemon *d)
+{
+	int n = 0;
+
+	for (int i = 0; i < d->nobj; i++)
+		n += od_close_anon(d, d->obj[i].object_id) == 0;
+	return n;
+}
+
+enum od_action od_write_then_hold(struct od_daemon *d, struct od_record *m, void *arg)
+{
+	struct od_dying *dy = arg;
+
+	if (m->opcode != CACHEFILES_OP_READ)
+		return OD_REPLY;
+	od_write(d, m->object_id, m->off, dy && dy->min_len > m->rlen ? dy->min_len : m->rlen);
+	if (dy)
+		__atomic_add_fetch(&dy->held, 1, __ATOMIC_RELEASE);
+	return OD_HOLD;
+}
+
 int od_reply(struct od_daemon *d, struct od_record *m)
 {
 	int ret = 0;

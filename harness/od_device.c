@@ -234,6 +234,21 @@ void od_stop(struct od_daemon *d)
 	d->wake[0] = d->wake[1] = -1;
 }
 
+int od_crash(struct od_daemon *d)
+{
+	struct od_record *held[OD_HOLD_MAX];
+	int n, all = 0;
+
+	od_stop(d);
+	od_close_anons(d);
+	while ((n = od_pending(d, CACHEFILES_OP_READ, held, OD_HOLD_MAX)) > 0) {
+		for (int k = 0; k < n; k++)
+			od_answered(d, held[k], -EPIPE);
+		all += n;
+	}
+	return all;
+}
+
 void od_close_dev(struct od_daemon *d)
 {
 	if (d->dev >= 0)

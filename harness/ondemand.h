@@ -118,6 +118,12 @@ void od_set_script(struct od_daemon *d, od_script_fn fn, void *arg);
 int od_start(struct od_daemon *d);
 void od_stop(struct od_daemon *d);	/* joins the thread; device stays open */
 void od_close_dev(struct od_daemon *d);
+/*
+ * The daemon dies where it is: its thread stops, its anon fds close, and
+ * the READs it held are noted answered (-EPIPE, by the dead daemon); the
+ * device stays open, as an fd store keeps it.  How many READs it held.
+ */
+int od_crash(struct od_daemon *d);
 void od_teardown(struct od_daemon *d);	/* stop, close every fd, free */
 
 /* Synchronous use (thread stopped): next message, or -ETIMEDOUT. */
@@ -157,6 +163,7 @@ int od_copen(struct od_daemon *d, uint32_t msg_id, long long size);
 int od_write(struct od_daemon *d, int object_id, uint64_t off, uint64_t len);
 int od_cread(struct od_daemon *d, int object_id, uint32_t msg_id);
 int od_close_anon(struct od_daemon *d, int object_id);
+int od_close_anons(struct od_daemon *d);	/* every open one: how many */
 struct od_object *od_object(struct od_daemon *d, int object_id);
 
 /*
@@ -197,6 +204,17 @@ enum od_action od_answer_open_by_hand(struct od_daemon *d, struct od_record *m,
 				      void *arg);
 /* Until the script has answered: 0, or -ETIMEDOUT. */
 int od_open_by_hand_wait(struct od_open_by_hand *h, int timeout_ms);
+
+/*
+ * A script for a daemon about to die (od_crash()): each READ's data
+ * written, at least min_len bytes from its offset, and its READ_COMPLETE
+ * never sent.  arg: a struct od_dying, or NULL for what each READ asks.
+ */
+struct od_dying {
+	uint64_t min_len;
+	int held;		/* READs held so far (atomic) */
+};
+enum od_action od_write_then_hold(struct od_daemon *d, struct od_record *m, void *arg);
 
 /* -- The record of messages and waits on it (od_record.c) ------------------ */
 
@@ -240,6 +258,18 @@ int od_holder_wait(struct od_holder *h, int n, int timeout_ms);	/* n held, or -E
 int od_holder_take(struct od_holder *h, struct od_record **out, int max);
 
 long od_now_ms(void);
+/*
+ * Poll cond every millisecond until it holds or ms have passed: whether
+ * it holds.  For what has no event to wait on (another thread's flag, a
+ * state only polling sees).
+ */
+#define OD_POLL(cond, ms) ({					\
+	long __end = od_now_ms() + (ms);			\
+	bool __ok;						\
+	while (!(__ok = (cond)) && od_now_ms() < __end)		\
+		usleep(1000);					\
+	__ok;							\
+})
 int od_wait_ms(void);
 
 /* the rest of the library, by concern */

@@ -420,9 +420,8 @@ static void start_reader(struct __test_metadata *_metadata,
 	}
 	pthread_mutex_lock(&fork_lock);
 	ret = od_reader_start(r, ods_path(&self->e, self->files[i].path), *off, len);
-	for (long end = od_now_ms() + OD_WAIT_MS; !ret && holds_anon_fd(r->pid) &&
-	     od_now_ms() < end;)
-		usleep(1000);
+	if (!ret)
+		OD_POLL(!holds_anon_fd(r->pid), OD_WAIT_MS);
 	pthread_mutex_unlock(&fork_lock);
 	ASSERT_EQ(0, ret);
 }

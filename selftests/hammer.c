@@ -295,9 +295,7 @@ TEST_F(hammer, write_vs_withdraw)
 		EXPECT_EQ(0, od_wait_count(d, CACHEFILES_OP_CLOSE, i + 1, OD_WAIT_MS))
 			TH_LOG("meeting %d: no CLOSE", i);
 		/* the withdrawal ends in a worker: give the writer a bound to see it */
-		for (long end = od_now_ms() + OD_WAIT_MS;
-		     !__atomic_load_n(&w.enobufs, __ATOMIC_ACQUIRE) && od_now_ms() < end;)
-			usleep(1000);
+		OD_POLL(__atomic_load_n(&w.enobufs, __ATOMIC_ACQUIRE), OD_WAIT_MS);
 		__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
 		pthread_join(w.t, NULL);
 		EXPECT_EQ(0, w.bad) TH_LOG("meeting %d: %s on the anon fd: %s", i,
@@ -638,16 +636,6 @@ TEST_F(hammer, domain_churn)
 
 /* -- crash_restore ---------------------------------------------------------- */
 
-/* The daemon about to die: a READ's data written, its READ_COMPLETE never sent. */
-static enum od_action write_then_die(struct od_daemon *d, struct od_record *m,
-				     void *arg)
-{
-	if (m->opcode != CACHEFILES_OP_READ)
-		return OD_REPLY;
-	od_write(d, m->object_id, m->off, m->rlen);
-	return OD_HOLD;
-}
-
 TEST_F(hammer, crash_restore)
 {
 	struct od_daemon *d = &self->e.d;
@@ -662,24 +650,13 @@ TEST_F(hammer, crash_restore)
 
 		ASSERT_EQ(0, recache(self, i)) TH_LOG("meeting %d", i);
 		ASSERT_EQ(0, ods_env_mount_image(&self->e, "multi")) TH_LOG("meeting %d", i);
-		od_set_script(d, write_then_die, NULL);
+		od_set_script(d, od_write_then_hold, NULL);
 		start_readers(_metadata, self);
 		/* the crash comes with a READ in flight, and maybe more */
-		for (long end = od_now_ms() + OD_WAIT_MS;
-		     !od_pending(d, CACHEFILES_OP_READ, held, OD_HOLD_MAX) && od_now_ms() < end;)
-			usleep(1000);
+		OD_POLL(od_pending(d, CACHEFILES_OP_READ, held, OD_HOLD_MAX), OD_WAIT_MS);
 		spin(od_rand(&self->rnd) % 2000000);
-		/*
-		 * The crash: the daemon stops where it is and its anon fds die
-		 * with it; the device stays open (an fd store holds it).
-		 */
-		od_stop(d);
-		for (int o = 0; o < d->nobj; o++)
-			od_close_anon(d, d->obj[o].object_id);
-		n = od_pending(d, CACHEFILES_OP_READ, held, OD_HOLD_MAX);
+		n = od_crash(d);
 		ASSERT_LT(0, n) TH_LOG("meeting %d: no READ came to crash under", i);
-		for (int k = 0; k < n; k++)
-			od_answered(d, held[k], -EPIPE);	/* the dead daemon's */
 		dropped += n;
 		/* the new daemon: every object it is asked for again reopens */
 		od_set_script(d, NULL, NULL);

@@ -580,15 +580,6 @@ FIXTURE_TEARDOWN(devgone)
 	ods_down(_metadata, &self->e);
 }
 
-static int close_all_anon(struct od_daemon *d)
-{
-	int n = 0;
-
-	for (int i = 0; i < d->nobj; i++)
-		n += od_close_anon(d, d->obj[i].object_id) == 0;
-	return n;
-}
-
 TEST_F(devgone, anon_fds_closed_late)
 {
 	struct od_daemon *d = &self->e.d;
@@ -600,7 +591,7 @@ TEST_F(devgone, anon_fds_closed_late)
 		EXPECT_EQ(-EBUSY, od_wait_dev_free(300))
 			TH_LOG("the anon fds do not pin the cache after umount");
 	}
-	ASSERT_EQ(1, close_all_anon(d));
+	ASSERT_EQ(1, od_close_anons(d));
 	EXPECT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("closing the anon fds released nothing");
 	if (variant->umount_first)
 		return;
@@ -673,8 +664,7 @@ TEST_F(deadio, write_and_complete_after_close)
 
 	ASSERT_EQ(0, od_reader_wait(&self->r, OD_WAIT_MS)) TH_LOG("the reader still waits");
 	ods_expect_cache_gone(_metadata, self->r.result, "the reader");
-	for (int i = 0; i < d->nobj; i++)
-		od_close_anon(d, d->obj[i].object_id);
+	od_close_anons(d);
 	ASSERT_EQ(0, od_wait_dev_free(OD_WAIT_MS)) TH_LOG("closing the anon fds released nothing");
 
 	ASSERT_EQ(0, ods_env_umount(&self->e));

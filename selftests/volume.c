@@ -56,7 +56,7 @@ FIXTURE(volume) {
 	struct od_child c[READERS];
 	long long *done;	/* bytes each checker has checked (shared) */
 	uint64_t answer;	/* the variant's, for the scripts */
-	int held;		/* READs write_then_die() held (atomic) */
+	struct od_dying dying;	/* crash_restore's script before a crash */
 };
 
 FIXTURE_VARIANT(volume) {
@@ -289,22 +289,9 @@ TEST_F(volume, tree)
 	EXPECT_STREQ("", d->error);
 }
 
-/* The daemon about to die: a READ's data written, its READ_COMPLETE never sent. */
-static enum od_action write_then_die(struct od_daemon *d, struct od_record *m, void *arg)
-{
-	FIXTURE_DATA(volume) *self = arg;
-
-	if (m->opcode != CACHEFILES_OP_READ)
-		return OD_REPLY;
-	od_write(d, m->object_id, m->off, self->answer > m->rlen ? self->answer : m->rlen);
-	__atomic_add_fetch(&self->held, 1, __ATOMIC_RELEASE);
-	return OD_HOLD;
-}
-
 TEST_F(volume, crash_restore)
 {
 	struct od_daemon *d = &self->e.d;
-	struct od_record *held[OD_HOLD_MAX];
 	int big = -1, crashes = 0, dropped = 0;
 	struct verdict v;
 	long long every;
@@ -333,19 +320,11 @@ TEST_F(volume, crash_restore)
 			TH_LOG("crash %d: the reader got no further for %d ms", crashes, OD_WAIT_MS);
 		}
 		/* a READ the script holds, not one the last script is answering */
-		self->held = 0;
-		od_set_script(d, write_then_die, self);
-		for (end = od_now_ms() + OD_WAIT_MS;
-		     !__atomic_load_n(&self->held, __ATOMIC_ACQUIRE) && od_now_ms() < end;)
-			usleep(1000);
-		/* the crash: the daemon stops, its anon fds die; the device stays */
-		od_stop(d);
-		n = od_pending(d, CACHEFILES_OP_READ, held, OD_HOLD_MAX);
+		self->dying = (struct od_dying){ .min_len = self->answer };
+		od_set_script(d, od_write_then_hold, &self->dying);
+		OD_POLL(__atomic_load_n(&self->dying.held, __ATOMIC_ACQUIRE), OD_WAIT_MS);
+		n = od_crash(d);
 		ASSERT_LT(0, n) TH_LOG("crash %d: no READ came to crash under", crashes);
-		for (int o = 0; o < d->nobj; o++)
-			od_close_anon(d, d->obj[o].object_id);
-		for (int k = 0; k < n; k++)
-			od_answered(d, held[k], -EPIPE);	/* the dead daemon's */
 		dropped += n;
 		od_set_script(d, answer_read, &self->answer);
 		ASSERT_EQ(0, od_cmd(d, "restore"));
