@@ -168,6 +168,8 @@ static void od_serve(struct od_daemon *d, int wake, bool shared)
 		};
 		struct od_record *m;
 		enum od_action act = OD_REPLY;
+		od_script_fn script;
+		void *arg;
 		char c;
 
 		if (poll(p, 2, 1000) < 0 && errno != EINTR) {
@@ -196,8 +198,13 @@ static void od_serve(struct od_daemon *d, int wake, bool shared)
 		/* another thread may have taken it: read() then returns 0 */
 		if (od_next(d, &m, 0))
 			continue;
-		if (d->script)
-			act = d->script(d, m, d->script_arg);
+		/* the script and its argument as one pair: od_set_script() may run */
+		pthread_mutex_lock(&d->lock);
+		script = d->script;
+		arg = d->script_arg;
+		pthread_mutex_unlock(&d->lock);
+		if (script)
+			act = script(d, m, arg);
 		if (act == OD_REPLY)
 			od_reply(d, m);
 	}

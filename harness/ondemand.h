@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <unistd.h>
 #include <linux/cachefiles.h>
 
 #define OD_BLOB_DIR	"/fixtures/blobs"
@@ -263,12 +264,12 @@ long od_now_ms(void);
  * it holds.  For what has no event to wait on (another thread's flag, a
  * state only polling sees).
  */
-#define OD_POLL(cond, ms) ({					\
-	long __end = od_now_ms() + (ms);			\
-	bool __ok;						\
-	while (!(__ok = (cond)) && od_now_ms() < __end)		\
-		usleep(1000);					\
-	__ok;							\
+#define OD_POLL(cond, ms) ({						\
+	long _od_poll_end = od_now_ms() + (ms);				\
+	bool _od_poll_ok;						\
+	while (!(_od_poll_ok = (cond)) && od_now_ms() < _od_poll_end)	\
+		usleep(1000);						\
+	_od_poll_ok;							\
 })
 int od_wait_ms(void);
 

@@ -97,7 +97,7 @@ TEST_F(keyclash, own_cache_file)
 		return;
 	self->serve = "plain";
 	ret = ods_env_mount_bounded(_metadata, &self->e, &self->mo, self->a, DOMAIN);
-	if (ret && name_len > NAME_MAX) {
+	if (ret && ret != -ETIMEDOUT && name_len > NAME_MAX) {
 		TH_LOG("fsid A (%d bytes, a %d-character name) refused: %s",
 		       variant->len, name_len, strerror(-ret));
 		/* then B, of the same length, too: no cache file to share */
