@@ -58,13 +58,11 @@ stage_kconfig() {
 # making: both happen under a lock.
 stage_fixtures() {
 	local build=$1 dest=$2 ret
-	{ mkdir -p "$build" && exec 7> "$build/fixtures.lock"; } || fail "$E_ENV" "cannot create $build/fixtures.lock"
-	flock -w "$ODS_BUILD_LOCK_WAIT" 7 ||
-		fail "$E_ENV" "another run held $build/fixtures.lock for $((ODS_BUILD_LOCK_WAIT / 60)) min"
+	hold_lock "$build/fixtures.lock"
 	step tick "building the fixtures" "" "$top/fixtures/build.sh" "$build/fixtures"
 	cp -r "$build/fixtures/blobs" "$build"/fixtures/*.sha256 "$dest/"
 	ret=$?
-	exec 7>&-
+	release_lock
 	return $ret
 }
 

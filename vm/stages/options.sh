@@ -147,6 +147,17 @@ step() {	# step CMD...: run a layer, passing its exit code through fail()
 	"$@" || fail $?
 }
 
+# hold_lock FILE: FILE (its directory made) locked on fd 7, after another
+# run has let it go, within ODS_BUILD_LOCK_WAIT; release_lock lets it go.
+# Runs sharing a build or cache directory take turns at what they make
+# there, so that none reads what another is halfway through making.
+hold_lock() {
+	{ mkdir -p "${1%/*}" && exec 7> "$1"; } || fail "$E_ENV" "cannot create $1"
+	flock -w "$ODS_BUILD_LOCK_WAIT" 7 ||
+		fail "$E_ENV" "another run held $1 for $((ODS_BUILD_LOCK_WAIT / 60)) min"
+}
+release_lock() { exec 7>&-; }
+
 # check_options: every setting's form, and the paths results go to
 check_options() {
 	local g

@@ -19,14 +19,13 @@ stage_build() {
 		find "$obj/hdr/include" -type f | LC_ALL=C sort | xargs cat; } | sha256sum | cut -c1-12)
 	sel=$build/selftests/$hkey
 	slog=$build/selftests/$hkey.log
+	mkdir -p "$sel" || fail "$E_ENV" "cannot create $sel"
 	# runs sharing BUILD (mutants, repros, a developer's own) build the
 	# same binaries: one at a time, or one lists a binary the other is
 	# still linking ("cannot list the tests of ...")
-	{ mkdir -p "$sel" && exec 7> "$sel.lock"; } || fail "$E_ENV" "cannot create $sel.lock"
-	flock -w "$ODS_BUILD_LOCK_WAIT" 7 ||
-		fail "$E_ENV" "another run held $sel.lock for $((ODS_BUILD_LOCK_WAIT / 60)) min"
+	hold_lock "$sel.lock"
 	if tick "building the selftests" "" make_selftests "$tree" "$obj" "$sel" "$slog"; then
-		exec 7>&-
+		release_lock
 		return
 	fi
 	# The harness's own incompatibility with this tree (what

@@ -22,14 +22,13 @@ stage_volume() {
 	key=$(cat "$top/fixtures/volume.sh" "$top/fixtures/gen-tree.sh" "$(command -v mkfs.erofs)" "$(command -v mkfs.ext4)" |
 		sha256sum | cut -c1-12)
 	dir=$ODS_CACHE/volume/$key
-	{ mkdir -p "$dir" && exec 7> "$dir.lock"; } || fail "$E_ENV" "cannot create $dir.lock"
-	flock -w "$ODS_BUILD_LOCK_WAIT" 7 ||
-		fail "$E_ENV" "another run held $dir.lock for $((ODS_BUILD_LOCK_WAIT / 60)) min"
+	mkdir -p "$dir" || fail "$E_ENV" "cannot create $dir"
+	hold_lock "$dir.lock"
 	if [ ! -f "$dir/done" ]; then
 		tick "building the volume fixture (2 GiB, about 2 min)" "" "$top/fixtures/volume.sh" "$dir" > "$dir.log" 2>&1 ||
 			fail "$E_ENV" "cannot build the volume fixture in $dir (see $dir.log)"
 		touch "$dir/done"
 	fi
-	exec 7>&-
+	release_lock
 	volume=$dir/disk.img
 }
